@@ -1,0 +1,11 @@
+//! The `medinsight` command line as a library, so that every router can be built with
+//! `app(..)` and tested with `oneshot` without a socket.
+//!
+//! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
+//! - [`static_files`]: serving the app's `dist/` folder.
+//! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
+
+pub mod cli;
+pub mod emulate;
+pub mod serve;
+pub mod static_files;

@@ -1,0 +1,20 @@
+//! `medinsight`: entry point only. Parses the command line, sets up logging, and hands
+//! over to the subcommand's `run`.
+
+use clap::Parser;
+use medinsight::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "medinsight=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Emulate(args) => medinsight::emulate::run(args).await?,
+    }
+    Ok(())
+}

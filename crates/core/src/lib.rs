@@ -1,0 +1,12 @@
+//! The pure-Rust heart of MedImageInsight Explorer: the wire format spoken with the
+//! endpoint, the image pipeline and the maths on embeddings.
+//!
+//! It compiles both natively (for the `medinsight` command line and fast `cargo test`)
+//! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
+//! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
+
+pub mod endpoint_info;
+
+
+/// Width of every MedImageInsight embedding, image or text.
+pub const EMBEDDING_DIM: usize = 1024;

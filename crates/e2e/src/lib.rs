@@ -1,0 +1,249 @@
+//! The end-to-end harness: builds the release app with Trunk, starts the real
+//! `medinsight` binary and chromedriver on loopback, and drives headless Chromium.
+//!
+//! Every process started here is owned by a [`Spawned`] guard that kills it on drop,
+//! so a failing assertion (a panic) still stops it. The release build is what users
+//! get, and it is where a broken `wasm-opt` shows up as a blank page, so these tests
+//! never run against a debug build.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::{Client, ClientBuilder};
+
+/// The repository root (the web app's package).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Cargo's target dir for what these tests build. It is separate from the workspace's
+/// so that building inside a running `cargo test` never waits on cargo's own lock.
+fn e2e_target_dir() -> PathBuf {
+    workspace_root().join("target/e2e/cargo")
+}
+
+/// Where screenshots land, for people to look at.
+pub fn screenshot_dir() -> PathBuf {
+    workspace_root().join("target/e2e/screenshots")
+}
+
+/// PATH with the project's npm tools (wasm-opt 132) first, so Trunk never finds Debian's.
+fn tool_path() -> String {
+    let npm_bin = workspace_root().join("node_modules/.bin");
+    let cargo_bin = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"))
+        .join("bin");
+    format!(
+        "{}:{}:{}",
+        npm_bin.display(),
+        cargo_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| {
+        format!("could not start {what}: is it installed? run scripts/bootstrap")
+    })?;
+    if !status.success() {
+        bail!("{what} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Builds, once per test binary, the release app and the `medinsight` binary.
+pub struct Built {
+    pub dist: PathBuf,
+    pub medinsight: PathBuf,
+}
+
+pub fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        build().unwrap_or_else(|e| panic!("building for the end-to-end tests failed: {e:#}"))
+    })
+}
+
+fn build() -> Result<Built> {
+    let root = workspace_root();
+    let dist = root.join("target/e2e/dist");
+    run_checked(
+        Command::new("trunk")
+            .args(["build", "--release", "--dist"])
+            .arg(&dist)
+            .current_dir(&root)
+            .env("PATH", tool_path())
+            .env("CARGO_TARGET_DIR", e2e_target_dir())
+            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
+        "trunk build --release",
+    )?;
+    run_checked(
+        Command::new("cargo")
+            .args(["build", "--quiet", "-p", "medinsight"])
+            .current_dir(&root)
+            .env("CARGO_TARGET_DIR", e2e_target_dir()),
+        "cargo build -p medinsight",
+    )?;
+    Ok(Built {
+        dist,
+        medinsight: e2e_target_dir().join("debug/medinsight"),
+    })
+}
+
+/// A child process that is killed when this guard is dropped, panics included.
+pub struct Spawned {
+    name: &'static str,
+    child: Child,
+}
+
+impl Spawned {
+    pub fn new(name: &'static str, cmd: &mut Command) -> Result<Self> {
+        // Its own process group, so that dropping it also stops what it started
+        // (chromedriver's Chromium).
+        let child = cmd.process_group(0).spawn().with_context(|| {
+            format!("could not start {name}: is it installed? run scripts/bootstrap")
+        })?;
+        Ok(Self { name, child })
+    }
+
+    pub fn stdout_line(&mut self, timeout: Duration) -> Result<String> {
+        let stdout = self
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("{}: stdout not piped", self.name))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stdout);
+            let _ = tx.send(reader.read_line(&mut line).map(|_| line.trim().to_string()));
+            // Keep draining so the child never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        rx.recv_timeout(timeout)
+            .with_context(|| format!("{} printed nothing within {timeout:?}", self.name))?
+            .with_context(|| format!("reading {}'s output", self.name))
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `medinsight emulate` on a free loopback port, serving `dist`; returns its base URL.
+pub fn start_emulator(extra_args: &[&str]) -> Result<(Spawned, String)> {
+    let built = built();
+    let mut proc = Spawned::new(
+        "medinsight emulate",
+        Command::new(&built.medinsight)
+            .args(["emulate", "--listen", "127.0.0.1:0", "--dist"])
+            .arg(&built.dist)
+            .args(extra_args)
+            .stdout(Stdio::piped()),
+    )?;
+    let line = proc.stdout_line(Duration::from_secs(20))?;
+    let url = line
+        .strip_prefix("listening on ")
+        .ok_or_else(|| anyhow!("medinsight emulate said {line:?}, expected `listening on URL`"))?
+        .to_string();
+    Ok((proc, url))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(addr: SocketAddr, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        if start.elapsed() > timeout {
+            bail!("nothing listens on {addr} after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Path of the chromedriver binary: `$CHROMEDRIVER`, else Debian's.
+fn chromedriver_path() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromedriver".into())
+}
+
+/// A headless Chromium session; the chromedriver behind it stops when dropped.
+pub struct Browser {
+    pub client: Client,
+    _driver: Spawned,
+}
+
+impl Browser {
+    pub async fn start() -> Result<Self> {
+        let port = free_port()?;
+        let driver = Spawned::new(
+            "chromedriver",
+            Command::new(chromedriver_path())
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(20),
+        )?;
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,800"
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a JSON object literal"),
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .context("chromedriver would not start Chromium")?;
+        Ok(Self {
+            client,
+            _driver: driver,
+        })
+    }
+
+    /// Saves a PNG of the page under `target/e2e/screenshots/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        std::fs::create_dir_all(screenshot_dir())?;
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session; chromedriver itself stops when `self` drops.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
