@@ -6,6 +6,7 @@
 //! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
 
 pub mod endpoint_info;
+pub mod wire;
 
 
 /// Width of every MedImageInsight embedding, image or text.
