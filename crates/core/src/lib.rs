@@ -5,9 +5,10 @@
 //! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
 //! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
 
+#[cfg(feature = "clip")]
+pub mod clip_text;
 pub mod endpoint_info;
 pub mod wire;
-
 
 /// Width of every MedImageInsight embedding, image or text.
 pub const EMBEDDING_DIM: usize = 1024;
