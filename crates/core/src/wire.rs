@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::EMBEDDING_DIM;
 
@@ -148,42 +148,47 @@ pub enum ResponseShape {
 }
 
 impl ScoreResponse {
-    /// The response body in `shape`, as the service would write it.
-    pub fn to_json(&self, shape: ResponseShape) -> Value {
-        let s = self.scaling_factor.map(|s| Value::from(s.0));
-        match shape {
-            ResponseShape::Rows => Value::Array(
-                self.images
+    /// The response body in `shape`, as the service would write it. Floats are written
+    /// as the shortest text that reads back to the same `f32`.
+    pub fn to_body(&self, shape: ResponseShape) -> String {
+        #[derive(Serialize)]
+        struct RowOut<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            image_features: Option<[&'a Vec<f32>; 1]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            text_features: Option<&'a Vec<f32>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            scaling_factor: Option<f64>,
+        }
+        #[derive(Serialize)]
+        struct ColumnsOut<'a> {
+            image_features: Vec<&'a Vec<f32>>,
+            text_features: Vec<&'a Vec<f32>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            scaling_factor: Option<f64>,
+        }
+        let scaling_factor = self.scaling_factor.map(|s| s.0);
+        let body = match shape {
+            ResponseShape::Rows => serde_json::to_string(
+                &self
+                    .images
                     .iter()
                     .zip(&self.texts)
-                    .map(|(image, text)| {
-                        let mut row = Map::new();
-                        if let Some(v) = image {
-                            row.insert("image_features".into(), serde_json::json!([v]));
-                        }
-                        if let Some(v) = text {
-                            row.insert("text_features".into(), serde_json::json!(v));
-                        }
-                        if let Some(s) = &s {
-                            row.insert("scaling_factor".into(), s.clone());
-                        }
-                        Value::Object(row)
+                    .map(|(image, text)| RowOut {
+                        image_features: image.as_ref().map(|v| [v]),
+                        text_features: text.as_ref(),
+                        scaling_factor,
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
-            ResponseShape::Columns => {
-                let list = |vs: &[Option<Vec<f32>>]| {
-                    serde_json::json!(vs.iter().flatten().collect::<Vec<_>>())
-                };
-                let mut obj = Map::new();
-                obj.insert("image_features".into(), list(&self.images));
-                obj.insert("text_features".into(), list(&self.texts));
-                if let Some(s) = s {
-                    obj.insert("scaling_factor".into(), s);
-                }
-                Value::Object(obj)
-            }
-        }
+            ResponseShape::Columns => serde_json::to_string(&ColumnsOut {
+                image_features: self.images.iter().flatten().collect(),
+                text_features: self.texts.iter().flatten().collect(),
+                scaling_factor,
+            }),
+        };
+        // Serializing plain vectors and numbers cannot fail.
+        body.unwrap_or_default()
     }
 }
 
@@ -788,7 +793,7 @@ mod tests {
         };
         let req = image_text_request(&[(true, false), (false, true)]);
         for shape in [ResponseShape::Rows, ResponseShape::Columns] {
-            let body = response.to_json(shape).to_string();
+            let body = response.to_body(shape);
             assert_eq!(
                 parse_response(&body, &req, ParseOptions { dimension: Some(8) }).unwrap(),
                 response,
