@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use medinsight_core::wire::ResponseShape;
+
+use crate::emulate::faults::Fault;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +27,34 @@ pub enum Command {
     /// the pixels and tokens, useful to run and test the app offline, meaningless for
     /// medicine. Every response says so in the header `x-medinsight-emulator: 1`.
     Emulate(EmulateArgs),
+    /// Serve the app and forward POST /score to a real Azure ML endpoint, adding the key.
+    ///
+    /// The key is read from the environment variable MEDINSIGHT_API_KEY (never from a
+    /// flag, so it does not show in `ps`), and never reaches the browser or the logs.
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder of the built app (`trunk build --release` output) to serve at `/`.
+    #[arg(long)]
+    pub dist: Option<PathBuf>,
+    /// The endpoint's scoring URL, e.g. https://NAME.REGION.inference.ml.azure.com/score
+    #[arg(long)]
+    pub upstream: String,
+    /// Send every request to this deployment (`azureml-model-deployment`); otherwise the
+    /// app's choice, or the endpoint's traffic split.
+    #[arg(long)]
+    pub deployment: Option<String>,
+    /// Largest request accepted from the browser; larger ones get 413 and never go upstream.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds to wait for the endpoint (the platform's request_timeout_ms is at most 180 s).
+    #[arg(long, default_value_t = 180)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -34,4 +65,57 @@ pub struct EmulateArgs {
     /// Folder of the built app (`trunk build` output) to serve at `/`; omit to serve only the endpoint.
     #[arg(long)]
     pub dist: Option<PathBuf>,
+    /// Answer in this layout: `rows` (the deployed service: one object per row) or
+    /// `columns` (the documentation: one object of lists).
+    #[arg(long, value_enum, default_value_t = Shape::Rows)]
+    pub response_shape: Shape,
+    /// Require `Authorization: Bearer KEY` (401 otherwise), as a real endpoint does.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The deployment's name; a request whose `azureml-model-deployment` names another gets 404.
+    #[arg(long, default_value = "emulator")]
+    pub deployment: String,
+    /// Largest request body accepted; beyond it, 413.
+    #[arg(long, default_value_t = 100 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Like the platform's request_timeout_ms: a request whose latency exceeds it gets 408.
+    #[arg(long, default_value_t = 5_000)]
+    pub request_timeout_ms: u64,
+    /// Latency added to every scoring request.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Random extra latency, up to this many milliseconds (seeded).
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Scoring requests processed at once; beyond it, 429 with Retry-After.
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
+    /// Seconds sent in Retry-After with 429.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Probability, per scoring request, of injecting one of --faults.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Faults to draw from, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "500")]
+    pub faults: Vec<Fault>,
+    /// Seed of the latency jitter and fault draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `--response-shape`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shape {
+    Rows,
+    Columns,
+}
+
+impl From<Shape> for ResponseShape {
+    fn from(s: Shape) -> Self {
+        match s {
+            Shape::Rows => ResponseShape::Rows,
+            Shape::Columns => ResponseShape::Columns,
+        }
+    }
 }

@@ -1,15 +1,43 @@
 //! `medinsight emulate`: the app and a local stand-in for a MedImageInsight endpoint.
 //!
-//! Like Azurite for Azure Storage, it lets the whole product run and be tested offline.
+//! Like Azurite for Azure Storage, it lets the whole product run and be tested offline:
+//! `POST /score` honours the real contract (see `medinsight_core::wire`), answers with
+//! deterministic stand-in vectors ([`embed`]), and fails the way the real service fails
+//! (401, 404, 408, 413, 424, 429, 5xx), on demand and reproducibly ([`faults`]). It is
+//! not a medical model, and every response says so in `x-medinsight-emulator: 1`.
 //! The router is built by [`app`] so tests drive it with `oneshot`; [`run`] binds it.
 
-use axum::routing::get;
+pub mod embed;
+pub mod faults;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use medinsight_core::endpoint_info::{EndpointInfo, ENDPOINT_INFO_PATH};
+use medinsight_core::endpoint_info::{EndpointInfo, ENDPOINT_INFO_PATH, SCORE_PATH};
+use medinsight_core::wire::{parse_request, ScalingFactor, ScoreRequest, ScoreResponse};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cli::EmulateArgs;
 use crate::serve::{serve, ServeError};
 use crate::static_files::{self, StaticFilesError};
+use embed::{EmbedError, Embedder};
+use faults::{Fault, FaultPlan};
+
+/// The docs' example value of `scaling_factor`, returned when asked for.
+pub const SCALING_FACTOR: f64 = 4.516357;
+/// Marks every emulator response: the app shows a "not a medical model" banner on it.
+pub const EMULATOR_HEADER: &str = "x-medinsight-emulator";
+/// Where tests and benchmarks read what the emulator saw.
+pub const STATS_PATH: &str = "/emulator/stats";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulateError {
@@ -19,12 +47,54 @@ pub enum EmulateError {
     Serve(#[from] ServeError),
 }
 
-/// The emulator's router: endpoint information, and the app when `dist` is given.
+/// What the emulator has seen since it started.
+#[derive(Debug, Default, Serialize)]
+pub struct Stats {
+    /// `POST /score` requests received, whatever their outcome.
+    pub requests: AtomicU64,
+    /// Rows embedded in successful answers.
+    pub rows_embedded: AtomicU64,
+    /// Requests refused with 429 because `--max-in-flight` were already running.
+    pub throttled: AtomicU64,
+    /// Requests answered with an injected fault.
+    pub faults: AtomicU64,
+}
+
+struct Emulator {
+    args: EmulateArgs,
+    embedder: Embedder,
+    in_flight: Option<Semaphore>,
+    faults: FaultPlan,
+    stats: Stats,
+}
+
+/// The emulator's router: `/score`, `/endpoint-info`, `/emulator/stats`, and the app
+/// when `--dist` is given.
 pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
-    let api = Router::new().route(
-        ENDPOINT_INFO_PATH,
-        get(|| async { Json(EndpointInfo::emulator()) }),
-    );
+    let state = Arc::new(Emulator {
+        embedder: Embedder::new(),
+        in_flight: args.max_in_flight.map(|n| Semaphore::new(n.max(1))),
+        faults: FaultPlan::new(args.seed, args.fault_rate, &args.faults),
+        stats: Stats::default(),
+        args: args.clone(),
+    });
+    let api = Router::new()
+        .route(SCORE_PATH, post(score))
+        .route(
+            ENDPOINT_INFO_PATH,
+            get(|| async { Json(EndpointInfo::emulator()) }),
+        )
+        .route(
+            STATS_PATH,
+            get(|State(s): State<Arc<Emulator>>| async move {
+                Json(serde_json::to_value(&s.stats).unwrap_or_default())
+            }),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(EMULATOR_HEADER),
+            HeaderValue::from_static("1"),
+        ))
+        .with_state(state);
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),
         None => api,
@@ -38,62 +108,165 @@ pub async fn run(args: EmulateArgs) -> Result<(), EmulateError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "message": message.into() })),
+    )
+        .into_response()
+}
 
-    fn args(dist: Option<std::path::PathBuf>) -> EmulateArgs {
-        EmulateArgs {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            dist,
+async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
+    emu.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = request.into_parts();
+    if let Some(response) = check_gateway(&emu.args, &parts.headers) {
+        return response;
+    }
+    let Ok(body) = to_bytes(body, emu.args.max_body_bytes).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is over {} bytes; send fewer images per request",
+                emu.args.max_body_bytes
+            ),
+        );
+    };
+    let _permit = match &emu.in_flight {
+        None => None,
+        Some(sem) => match sem.try_acquire() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                emu.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                let mut res = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many requests in flight for this deployment; retry later",
+                );
+                res.headers_mut()
+                    .insert("retry-after", HeaderValue::from(emu.args.retry_after_secs));
+                return res;
+            }
+        },
+    };
+    let draw = emu.faults.draw(emu.args.jitter_ms);
+    let delay = Duration::from_millis(emu.args.latency_ms + draw.jitter_ms);
+    let timeout = Duration::from_millis(emu.args.request_timeout_ms);
+    if delay > timeout || draw.fault == Some(Fault::Timeout) {
+        tokio::time::sleep(delay.min(timeout)).await;
+        emu.stats
+            .faults
+            .fetch_add(u64::from(draw.fault.is_some()), Ordering::Relaxed);
+        return error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than request_timeout_ms ({} ms)",
+                timeout.as_millis()
+            ),
+        );
+    }
+    tokio::time::sleep(delay).await;
+    if let Some(fault) = draw.fault {
+        emu.stats.faults.fetch_add(1, Ordering::Relaxed);
+        if let Some(response) = fault.before_model() {
+            return response;
         }
     }
-
-    async fn get_text(app: Router, uri: &str) -> (StatusCode, String) {
-        let res = app
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8(body.to_vec()).unwrap())
+    let request = match parse_request(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let rows = request.rows.len() as u64;
+    let emu2 = emu.clone();
+    let embedded = tokio::task::spawn_blocking(move || embed_all(&emu2.embedder, &request)).await;
+    let response = match embedded {
+        Ok(Ok(r)) => r,
+        Ok(Err((row, e))) => return model_error(&format!("row {row}: {e}")),
+        Err(e) => return model_error(&format!("the scoring task failed: {e}")),
+    };
+    if let Some(fault) = draw.fault {
+        return fault.after_model(response, emu.args.response_shape.into());
     }
+    emu.stats.rows_embedded.fetch_add(rows, Ordering::Relaxed);
+    let mut res = (
+        [("content-type", "application/json")],
+        response.to_body(emu.args.response_shape.into()),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        "azureml-model-deployment",
+        header_value(&emu.args.deployment),
+    );
+    res
+}
 
-    #[tokio::test]
-    async fn endpoint_info_says_emulator() {
-        let (status, body) = get_text(app(&args(None)).unwrap(), ENDPOINT_INFO_PATH).await;
-        assert_eq!(status, StatusCode::OK);
-        let info: EndpointInfo = serde_json::from_str(&body).unwrap();
-        assert_eq!(info, EndpointInfo::emulator());
+/// What Azure's gateway checks before the model sees anything: key, then deployment.
+fn check_gateway(args: &EmulateArgs, headers: &HeaderMap) -> Option<Response> {
+    if let Some(key) = &args.key {
+        let expected = format!("Bearer {key}");
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+            return Some(error(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong key: send `Authorization: Bearer <endpoint key>`",
+            ));
+        }
     }
+    if let Some(asked) = headers.get("azureml-model-deployment") {
+        let asked = asked.to_str().unwrap_or("(not text)");
+        if asked != args.deployment {
+            return Some(error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no deployment named {asked:?} on this endpoint (it has {:?})",
+                    args.deployment
+                ),
+            ));
+        }
+    }
+    None
+}
 
-    #[tokio::test]
-    async fn serves_dist_with_index_fallback() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        std::fs::write(
-            dir.join("index.html"),
-            "<title>MedImageInsight Explorer</title>",
-        )
-        .unwrap();
-        std::fs::write(dir.join("app.js"), "console.log(1)").unwrap();
-        let router = app(&args(Some(dir.clone()))).unwrap();
-        assert_eq!(
-            get_text(router.clone(), "/app.js").await,
-            (StatusCode::OK, "console.log(1)".into())
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// A 424 as the service writes it: the model's own status and reason in headers.
+pub(crate) fn model_error(reason: &str) -> Response {
+    let mut res = error(
+        StatusCode::FAILED_DEPENDENCY,
+        format!("An unexpected error occurred in scoring script: {reason}"),
+    );
+    res.headers_mut().insert(
+        "ms-azureml-model-error-statuscode",
+        HeaderValue::from_static("500"),
+    );
+    res.headers_mut().insert(
+        "ms-azureml-model-error-reason",
+        header_value(&reason.replace(['\r', '\n'], " ")),
+    );
+    res
+}
+
+fn embed_all(
+    embedder: &Embedder,
+    request: &ScoreRequest,
+) -> Result<ScoreResponse, (usize, EmbedError)> {
+    let mut images = Vec::with_capacity(request.rows.len());
+    let mut texts = Vec::with_capacity(request.rows.len());
+    for (i, row) in request.rows.iter().enumerate() {
+        images.push(
+            row.image
+                .as_deref()
+                .map(|b| embedder.image_b64(b))
+                .transpose()
+                .map_err(|e| (i, e))?,
         );
-        let (status, body) = get_text(router, "/some/page").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("MedImageInsight Explorer"));
+        texts.push(row.text.as_deref().map(|t| embedder.text(t)));
     }
-
-    #[test]
-    fn missing_dist_is_refused_with_a_hint() {
-        let err = app(&args(Some("/nonexistent/dist".into()))).unwrap_err();
-        assert!(err.to_string().contains("trunk build"), "{err}");
-    }
+    let scaling_factor = request
+        .get_scaling_factor
+        .then_some(ScalingFactor(SCALING_FACTOR));
+    Ok(ScoreResponse {
+        images,
+        texts,
+        scaling_factor,
+    })
 }

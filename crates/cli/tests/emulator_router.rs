@@ -1,0 +1,371 @@
+//! The emulator's router driven with `oneshot`: every status path of the contract, the
+//! leniencies real clients need, the documented examples in both response shapes, and
+//! every injected fault as the app's parser will see it.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use base64::Engine;
+use clap::Parser;
+use http_body_util::BodyExt;
+use medinsight::cli::{Cli, Command, EmulateArgs};
+use medinsight::emulate::{app, EMULATOR_HEADER, SCALING_FACTOR};
+use medinsight_core::wire::{
+    parse_response, ParseOptions, ResponseError, Row, ScoreRequest, VectorKind,
+};
+use tower::ServiceExt;
+
+fn args(extra: &[&str]) -> EmulateArgs {
+    let argv = ["medinsight", "emulate"].iter().chain(extra);
+    match Cli::try_parse_from(argv).unwrap().command {
+        Command::Emulate(a) => a,
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+fn router(extra: &[&str]) -> Router {
+    app(&args(extra)).unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../core/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn post() -> axum::http::request::Builder {
+    Request::post("/score").header("content-type", "application/json")
+}
+
+async fn send(router: &Router, req: Request<Body>) -> (Response<()>, String) {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    (
+        Response::from_parts(parts, ()),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+async fn score(router: &Router, body: &str) -> (Response<()>, String) {
+    send(router, post().body(Body::from(body.to_string())).unwrap()).await
+}
+
+fn png_b64(seed: u8) -> String {
+    let img = image::GrayImage::from_fn(40, 30, |x, y| {
+        image::Luma([(x as u8).wrapping_mul(seed) ^ (y as u8)])
+    });
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn request(rows: Vec<Row>, get_scaling_factor: bool) -> ScoreRequest {
+    ScoreRequest {
+        rows,
+        get_scaling_factor,
+    }
+}
+
+#[tokio::test]
+async fn documented_examples_answer_in_both_shapes() {
+    for shape in ["rows", "columns"] {
+        let r = router(&["--response-shape", shape]);
+        for (name, get_scaling_factor) in [
+            ("request_text_only.json", false),
+            ("request_image_text.json", true),
+        ] {
+            let body = fixture(name);
+            let (res, text) = score(&r, &body).await;
+            assert_eq!(res.status(), StatusCode::OK, "{shape} {name}: {text}");
+            assert_eq!(res.headers()[EMULATOR_HEADER], "1");
+            let req = medinsight_core::wire::parse_request(body.as_bytes()).unwrap();
+            let parsed = parse_response(&text, &req, ParseOptions::default()).unwrap();
+            assert!(parsed.texts[0].is_some());
+            assert_eq!(parsed.images[0].is_some(), name.contains("image"));
+            assert_eq!(
+                parsed.scaling_factor.map(|s| s.log()),
+                get_scaling_factor.then_some(SCALING_FACTOR)
+            );
+            let is_array = text.trim_start().starts_with('[');
+            assert_eq!(is_array, shape == "rows", "{shape}: {text:.80}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn same_image_same_vector_whatever_the_client_quirks() {
+    let r = router(&[]);
+    let b64 = png_b64(3);
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let body = serde_json::json!({
+        "input_data": {"columns": ["image", "text"], "index": [0, 1, 2],
+                        "data": [[b64, null], [wrapped, ""], [png_b64(9), null]]},
+        "params": {"get_scaling_factor": "True"}
+    })
+    .to_string();
+    let (res, text) = score(&r, &body).await;
+    assert_eq!(res.status(), StatusCode::OK, "{text}");
+    let req = request(
+        vec![Row::image("a"), Row::image("b"), Row::image("c")],
+        true,
+    );
+    let parsed = parse_response(&text, &req, ParseOptions::default()).unwrap();
+    let v: Vec<&Vec<f32>> = parsed.images.iter().map(|v| v.as_ref().unwrap()).collect();
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    assert!((dot(v[0], v[1]) - 1.0).abs() < 1e-6);
+    assert!(dot(v[0], v[2]) < 0.99);
+    assert_eq!(parsed.scaling_factor.unwrap().log(), SCALING_FACTOR);
+}
+
+#[tokio::test]
+async fn takes_up_to_1024_rows() {
+    let r = router(&[]);
+    let req = request(
+        (0..1024).map(|i| Row::text(format!("t{i}"))).collect(),
+        false,
+    );
+    let (res, text) = score(&r, &req.to_body()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        parse_response(&text, &req, ParseOptions::default())
+            .unwrap()
+            .texts
+            .len(),
+        1024
+    );
+    let over = request(
+        (0..1025).map(|i| Row::text(format!("t{i}"))).collect(),
+        false,
+    );
+    let (res, text) = score(&r, &over.to_body()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        text.contains("input_data.data") && text.contains("1024"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_request_is_400_naming_the_field() {
+    let r = router(&[]);
+    let (res, text) = score(
+        &r,
+        r#"{"input_data":{"columns":["image","text"],"data":[[1,"a"]]}}"#,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(text.contains("input_data.data[0][0]"), "{text}");
+    let (res, text) = score(&r, "{not json").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(text.contains("not JSON"), "{text}");
+}
+
+#[tokio::test]
+async fn undecodable_image_is_424_with_model_error_headers() {
+    let r = router(&[]);
+    let junk = base64::engine::general_purpose::STANDARD.encode(b"this is a text file, not a PNG");
+    let req = request(vec![Row::image(png_b64(2)), Row::image(junk)], false);
+    let (res, text) = score(&r, &req.to_body()).await;
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY);
+    assert_eq!(res.headers()["ms-azureml-model-error-statuscode"], "500");
+    let reason = res.headers()["ms-azureml-model-error-reason"]
+        .to_str()
+        .unwrap();
+    assert!(reason.starts_with("row 1:"), "{reason}");
+    assert!(text.contains("row 1"), "{text}");
+}
+
+#[tokio::test]
+async fn key_is_enforced_when_set() {
+    let r = router(&["--key", "s3cret"]);
+    let body = request(vec![Row::text("a")], false).to_body();
+    let (res, _) = score(&r, &body).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let wrong = post()
+        .header("authorization", "Bearer nope")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(send(&r, wrong).await.0.status(), StatusCode::UNAUTHORIZED);
+    let right = post()
+        .header("authorization", "Bearer s3cret")
+        .body(Body::from(body))
+        .unwrap();
+    assert_eq!(send(&r, right).await.0.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn other_deployment_is_404() {
+    let r = router(&["--deployment", "blue"]);
+    let body = request(vec![Row::text("a")], false).to_body();
+    let green = post()
+        .header("azureml-model-deployment", "green")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let (res, text) = send(&r, green).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(text.contains("green") && text.contains("blue"), "{text}");
+    let blue = post()
+        .header("azureml-model-deployment", "blue")
+        .body(Body::from(body))
+        .unwrap();
+    let (res, _) = send(&r, blue).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["azureml-model-deployment"], "blue");
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let r = router(&["--max-body-bytes", "1000"]);
+    let req = request(vec![Row::text("a".repeat(2000))], false);
+    let (res, text) = score(&r, &req.to_body()).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text.contains("1000 bytes"), "{text}");
+}
+
+#[tokio::test]
+async fn over_max_in_flight_is_429_with_retry_after() {
+    let r = router(&[
+        "--max-in-flight",
+        "1",
+        "--latency-ms",
+        "300",
+        "--retry-after-secs",
+        "2",
+    ]);
+    let body = request(vec![Row::text("a")], false).to_body();
+    let (first, second) = tokio::join!(score(&r, &body), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        score(&r, &body).await
+    });
+    assert_eq!(first.0.status(), StatusCode::OK);
+    assert_eq!(second.0.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(second.0.headers()["retry-after"], "2");
+    let (_, stats) = send(
+        &r,
+        Request::get("/emulator/stats").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        (stats["requests"].as_u64(), stats["throttled"].as_u64()),
+        (Some(2), Some(1)),
+        "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn latency_over_request_timeout_is_408() {
+    let r = router(&["--latency-ms", "200", "--request-timeout-ms", "50"]);
+    let (res, text) = score(&r, &request(vec![Row::text("a")], false).to_body()).await;
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(text.contains("50 ms"), "{text}");
+}
+
+async fn with_fault(
+    fault: &str,
+    shape: &str,
+) -> (Response<()>, Result<String, String>, ScoreRequest) {
+    let r = router(&[
+        "--fault-rate",
+        "1",
+        "--faults",
+        fault,
+        "--response-shape",
+        shape,
+    ]);
+    let req = request(vec![Row::image(png_b64(5)), Row::text("x-ray chest")], true);
+    let res = r
+        .oneshot(post().body(Body::from(req.to_body())).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = res.into_parts();
+    let text = body
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .map_err(|e| e.to_string());
+    (Response::from_parts(parts, ()), text, req)
+}
+
+#[tokio::test]
+async fn status_faults_look_like_the_service() {
+    let (res, _, _) = with_fault("424", "rows").await;
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY);
+    assert!(res.headers().contains_key("ms-azureml-model-error-reason"));
+    let (res, _, _) = with_fault("500", "rows").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let (res, _, _) = with_fault("503", "rows").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let (res, _, _) = with_fault("408", "rows").await;
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(res.headers()[EMULATOR_HEADER], "1");
+}
+
+#[tokio::test]
+async fn spoiled_answers_are_caught_by_the_parser_in_both_shapes() {
+    for shape in ["rows", "columns"] {
+        let (res, text, req) = with_fault("malformed-json", shape).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(matches!(
+            parse_response(&text.unwrap(), &req, ParseOptions::default()),
+            Err(ResponseError::NotJson(_))
+        ));
+
+        let (_, text, req) = with_fault("fewer-vectors", shape).await;
+        let err = parse_response(&text.unwrap(), &req, ParseOptions::default()).unwrap_err();
+        assert!(
+            matches!(err, ResponseError::WrongCount { .. }),
+            "{shape}: {err}"
+        );
+
+        let (_, text, req) = with_fault("nan", shape).await;
+        let Err(err) = parse_response(&text.unwrap(), &req, ParseOptions::default()) else {
+            panic!("{shape}: a NaN must not parse");
+        };
+        assert_eq!(
+            err,
+            ResponseError::NonFinite {
+                kind: VectorKind::Image,
+                row: 0,
+                position: 0
+            },
+            "{shape}"
+        );
+
+        let (res, text, _) = with_fault("reset", shape).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            text.unwrap_err().contains("reset"),
+            "{shape}: the body should break off"
+        );
+    }
+}
+
+#[test]
+fn help_says_it_is_not_a_medical_model() {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let help = cmd
+        .find_subcommand_mut("emulate")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    assert!(help.contains("NOT a medical model"), "{help}");
+}
