@@ -2,10 +2,12 @@
 //! `app(..)` and tested with `oneshot` without a socket.
 //!
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
+//! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
 //! - [`static_files`]: serving the app's `dist/` folder.
 //! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
 
 pub mod cli;
 pub mod emulate;
+pub mod proxy;
 pub mod serve;
 pub mod static_files;

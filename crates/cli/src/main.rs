@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Emulate(args) => medinsight::emulate::run(args).await?,
+        Command::Proxy(args) => medinsight::proxy::run(args).await?,
     }
     Ok(())
 }

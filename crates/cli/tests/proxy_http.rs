@@ -1,0 +1,335 @@
+//! The proxy over real HTTP on loopback, in front of the emulator (run with `--key`) or
+//! of a recording upstream: the key is injected, never seen by the browser, only
+//! `/score` is forwarded, oversized bodies never leave, and the headers a client needs
+//! for retries and model errors come back.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Request;
+use axum::routing::post;
+use axum::Router;
+use clap::Parser;
+use medinsight::cli::{Cli, Command, EmulateArgs, ProxyArgs};
+use medinsight::proxy::ApiKey;
+use medinsight_core::wire::{parse_response, ParseOptions, Row, ScoreRequest};
+
+const KEY: &str = "k3y-Th4t-Must-N0t-Leak";
+
+fn parse(argv: &[&str]) -> Command {
+    Cli::try_parse_from(["medinsight"].iter().chain(argv))
+        .unwrap()
+        .command
+}
+
+fn emulate_args(extra: &[&str]) -> EmulateArgs {
+    match parse(&[&["emulate"], extra].concat()) {
+        Command::Emulate(a) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn proxy_args(upstream: &str, extra: &[&str]) -> ProxyArgs {
+    match parse(&[&["proxy", "--upstream", upstream], extra].concat()) {
+        Command::Proxy(a) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Serves `router` on a free loopback port; returns its base URL. The server stops
+/// with the test's runtime.
+async fn spawn(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn emulator(extra: &[&str]) -> String {
+    let args = emulate_args(&[&["--key", KEY], extra].concat());
+    spawn(medinsight::emulate::app(&args).unwrap()).await
+}
+
+async fn proxy(upstream: &str, extra: &[&str], dist: Option<&std::path::Path>) -> String {
+    let mut args = proxy_args(upstream, extra);
+    args.dist = dist.map(|d| d.to_path_buf());
+    spawn(medinsight::proxy::app(&args, ApiKey::new(KEY).unwrap()).unwrap()).await
+}
+
+async fn get_json(url: String) -> serde_json::Value {
+    serde_json::from_str(&reqwest::get(url).await.unwrap().text().await.unwrap()).unwrap()
+}
+
+async fn stats(emulator: &str) -> serde_json::Value {
+    get_json(format!("{emulator}/emulator/stats")).await
+}
+
+fn text_request() -> ScoreRequest {
+    ScoreRequest {
+        rows: vec![Row::text("x-ray chest anteroposterior Atelectasis")],
+        get_scaling_factor: true,
+    }
+}
+
+/// Everything the browser can see of a response, to search for the key.
+async fn visible(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let mut seen: String = res
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    seen.push_str(&res.text().await.unwrap_or_default());
+    (status, seen)
+}
+
+#[tokio::test]
+async fn key_is_injected_and_never_visible_to_the_browser() {
+    let emu = emulator(&[]).await;
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<title>MedImageInsight Explorer</title>",
+    )
+    .unwrap();
+    let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
+    let client = reqwest::Client::new();
+    let req = text_request();
+
+    // The browser sends no key (or a wrong one): the proxy's key is what reaches the endpoint.
+    let res = client
+        .post(format!("{px}/score"))
+        .header("authorization", "Bearer browser-guess")
+        .body(req.to_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-medinsight-emulator"], "1");
+    let (status, seen) = visible(res).await;
+    assert_eq!(status, 200, "{seen:.300}");
+    assert!(!seen.contains(KEY));
+    let body = seen
+        .split_once("\n[")
+        .map(|(_, b)| format!("[{b}"))
+        .unwrap();
+    let parsed = parse_response(&body, &req, ParseOptions::default()).unwrap();
+    assert!(parsed.texts[0].is_some());
+
+    // Nor in any other answer: errors, the info document, the page.
+    let mut answers = vec![
+        client
+            .post(format!("{px}/score"))
+            .body("{broken")
+            .send()
+            .await
+            .unwrap(),
+        client
+            .post(format!("{px}/score"))
+            .header("azureml-model-deployment", "nope")
+            .body(req.to_body())
+            .send()
+            .await
+            .unwrap(),
+        client
+            .get(format!("{px}/endpoint-info"))
+            .send()
+            .await
+            .unwrap(),
+        client.get(format!("{px}/")).send().await.unwrap(),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [400, 404, 200, 200]);
+    for res in answers.drain(..) {
+        let (_, seen) = visible(res).await;
+        assert!(!seen.contains(KEY), "the key leaked in: {seen:.300}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_key_upstream_is_a_401_the_browser_sees() {
+    let emu = emulator(&[]).await;
+    let mut args = proxy_args(&format!("{emu}/score"), &[]);
+    args.dist = None;
+    let px =
+        spawn(medinsight::proxy::app(&args, ApiKey::new("not-the-key").unwrap()).unwrap()).await;
+    let res = reqwest::Client::new()
+        .post(format!("{px}/score"))
+        .body(text_request().to_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn retry_after_and_model_error_headers_pass_through() {
+    let emu = emulator(&[
+        "--max-in-flight",
+        "1",
+        "--latency-ms",
+        "400",
+        "--retry-after-secs",
+        "3",
+    ])
+    .await;
+    let px = proxy(&format!("{emu}/score"), &[], None).await;
+    let client = reqwest::Client::new();
+    let body = text_request().to_body();
+    let slow = client.post(format!("{px}/score")).body(body.clone()).send();
+    let throttled = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        client
+            .post(format!("{px}/score"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+    };
+    let (slow, throttled) = tokio::join!(slow, throttled);
+    assert_eq!(slow.unwrap().status(), 200);
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "3");
+
+    let emu = emulator(&["--fault-rate", "1", "--faults", "424"]).await;
+    let px = proxy(&format!("{emu}/score"), &[], None).await;
+    let res = client
+        .post(format!("{px}/score"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 424);
+    assert_eq!(res.headers()["ms-azureml-model-error-statuscode"], "500");
+    assert!(res.headers().contains_key("ms-azureml-model-error-reason"));
+}
+
+#[tokio::test]
+async fn oversized_body_never_reaches_upstream() {
+    let emu = emulator(&[]).await;
+    let px = proxy(&format!("{emu}/score"), &["--max-body-bytes", "1000"], None).await;
+    let big = ScoreRequest {
+        rows: vec![Row::text("a".repeat(5000))],
+        get_scaling_factor: false,
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{px}/score"))
+        .body(big.to_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.text().await.unwrap().contains("1000 bytes"));
+    assert_eq!(stats(&emu).await["requests"], 0);
+}
+
+#[tokio::test]
+async fn only_post_score_is_forwarded() {
+    let emu = emulator(&[]).await;
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
+    let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
+    let client = reqwest::Client::new();
+    let body = text_request().to_body();
+    let get_score = client.get(format!("{px}/score")).send().await.unwrap();
+    assert_eq!(get_score.status(), 405);
+    for path in ["/emulator/stats", "/other", "/score/extra", "/v1/score"] {
+        let res = client
+            .post(format!("{px}{path}"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(res.status(), 200, "{path} answered like an endpoint");
+        let res = client.get(format!("{px}{path}")).send().await.unwrap();
+        assert!(
+            !res.text().await.unwrap().contains("rows_embedded"),
+            "{path} reached the emulator"
+        );
+    }
+    assert_eq!(
+        stats(&emu).await["requests"],
+        0,
+        "nothing but POST /score may reach upstream"
+    );
+}
+
+#[tokio::test]
+async fn upstream_sees_only_the_headers_it_needs() {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = seen.clone();
+    let upstream = Router::new().route(
+        "/score",
+        post(move |req: Request| async move {
+            let headers = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()));
+            record.lock().unwrap().extend(headers);
+            axum::Json(serde_json::json!([{"text_features": vec![0.03125f32; 1024]}]))
+        }),
+    );
+    let up = spawn(upstream).await;
+    let px = proxy(&format!("{up}/score"), &["--deployment", "blue"], None).await;
+    let res = reqwest::Client::new()
+        .post(format!("{px}/score"))
+        .header("cookie", "session=browser-secret")
+        .header("authorization", "Bearer browser-guess")
+        .header("azureml-model-deployment", "green")
+        .header("x-custom", "1")
+        .body(text_request().to_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seen = seen.lock().unwrap().clone();
+    let get = |name: &str| {
+        seen.iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get("authorization"), [format!("Bearer {KEY}").as_str()]);
+    assert_eq!(
+        get("azureml-model-deployment"),
+        ["blue"],
+        "--deployment wins over the browser's"
+    );
+    assert!(
+        get("cookie").is_empty() && get("x-custom").is_empty(),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_upstream_is_a_502_that_says_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let px = proxy(&format!("http://127.0.0.1:{port}/score"), &[], None).await;
+    let res = reqwest::Client::new()
+        .post(format!("{px}/score"))
+        .body(text_request().to_body())
+        .send()
+        .await
+        .unwrap();
+    let (status, seen) = visible(res).await;
+    assert_eq!(status, 502);
+    assert!(seen.contains("cannot reach the endpoint"), "{seen}");
+    assert!(!seen.contains(KEY));
+}
+
+#[tokio::test]
+async fn endpoint_info_names_the_upstream_without_secrets() {
+    let px = proxy(
+        "https://user:pw@x.westeurope.inference.ml.azure.com/score?sig=abc",
+        &["--deployment", "blue"],
+        None,
+    )
+    .await;
+    let info = get_json(format!("{px}/endpoint-info")).await;
+    assert_eq!(
+        info,
+        serde_json::json!({"kind": "proxy", "upstream": "https://x.westeurope.inference.ml.azure.com/score", "deployment": "blue"})
+    );
+}
