@@ -8,6 +8,7 @@
 #[cfg(feature = "clip")]
 pub mod clip_text;
 pub mod endpoint_info;
+pub mod pipeline;
 pub mod wire;
 
 /// Width of every MedImageInsight embedding, image or text.

@@ -1,0 +1,541 @@
+//! Bytes of any supported file → pixel values and what a user needs to know about them.
+//!
+//! Raster formats (PNG at any bit depth, JPEG, BMP, GIF's first frame, TIFF, WebP) go
+//! through the `image` crate; DICOM through dicom-rs, with the modality LUT (rescale
+//! slope/intercept) applied and the VOI window left to [`super::window`]. Alpha is
+//! composited on black, the background of every medical display. Pixels that are
+//! 8-bit gray or RGB stay bytes; anything deeper becomes `f32` so that windowing sees
+//! the real values. Dimensions are checked against a pixel budget *before* pixel
+//! memory is allocated, so a 40-byte file that claims 100 000² pixels is refused, not
+//! obeyed. Every failure is a [`DecodeError`] whose message says what is wrong in terms
+//! a user can act on; none panics.
+
+use std::io::Cursor;
+
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder, VoiLutOption};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
+use serde::Serialize;
+
+/// Longest side accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// Most samples (pixels × channels) of one frame accepted: 64 Mi, i.e. 256 MiB as f32.
+pub const MAX_SAMPLES: u64 = 64 * 1024 * 1024;
+
+/// Which frame of a multi-frame DICOM to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FrameChoice {
+    First,
+    /// The middle frame (index `frames / 2`): for a cine or a volume, the most typical.
+    #[default]
+    Middle,
+    /// A 0-based frame index.
+    Index(u32),
+}
+
+/// Pixel values, row-major, channels interleaved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Samples {
+    U8(Vec<u8>),
+    F32(Vec<f32>),
+}
+
+/// A decoded image, before windowing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub width: u32,
+    pub height: u32,
+    /// 1 (gray) or 3 (RGB).
+    pub channels: u8,
+    pub samples: Samples,
+    /// DICOM MONOCHROME1: low values are bright, invert after windowing.
+    pub monochrome1: bool,
+    /// The file's first Window Center/Width, in modality units.
+    pub file_window: Option<(f64, f64)>,
+    pub info: SourceInfo,
+}
+
+/// What the user sees about the source file. Stays in the browser: none of it is sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SourceInfo {
+    /// "DICOM", "PNG", "JPEG", …
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    /// Bits stored per sample.
+    pub bits: u16,
+    pub photometric: Option<String>,
+    pub modality: Option<String>,
+    pub body_part: Option<String>,
+    pub transfer_syntax: Option<String>,
+    pub frames: u32,
+    /// 0-based index of the frame used.
+    pub frame: u32,
+    pub study_uid: Option<String>,
+    pub series_uid: Option<String>,
+}
+
+/// Why a file could not be decoded.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    #[error(
+        "not an image this tool reads ({hint}); expected PNG, JPEG, BMP, GIF, TIFF, WebP or DICOM"
+    )]
+    Unrecognised { hint: &'static str },
+    #[error("the image is {width}×{height} pixels with {channels} channel(s), over the limit of {MAX_SIDE} pixels a side and {MAX_SAMPLES} samples; downsample it first")]
+    TooLarge {
+        width: u64,
+        height: u64,
+        channels: u64,
+    },
+    #[error("the {format} file is damaged or truncated: {message}")]
+    Raster { format: String, message: String },
+    #[error("the {format} file uses a variant this tool cannot read: {message}")]
+    RasterUnsupported { format: String, message: String },
+    #[error("the DICOM file is damaged or truncated: {0}")]
+    Dicom(String),
+    #[error("the DICOM file has no pixel data (is it a report or a structured document?)")]
+    DicomNoPixels,
+    #[error("the DICOM transfer syntax {name} ({uid}) is not supported; convert the file to an uncompressed, RLE, JPEG or JPEG 2000 syntax first")]
+    UnsupportedTransferSyntax { name: String, uid: String },
+    #[error("the DICOM pixel data cannot be read: {0}")]
+    DicomPixels(String),
+    #[error("frame {frame} does not exist: the file has {frames} frame(s), numbered from 0")]
+    NoSuchFrame { frame: u32, frames: u32 },
+}
+
+/// Decodes `bytes`, whatever their format.
+pub fn decode(bytes: &[u8], frame: FrameChoice) -> Result<Source, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        return decode_dicom(&bytes[128..], frame);
+    }
+    if bytes.starts_with(b"DICM") {
+        return decode_dicom(bytes, frame);
+    }
+    match image::guess_format(bytes) {
+        Ok(format) => decode_raster(bytes, format),
+        Err(_) => Err(DecodeError::Unrecognised {
+            hint: content_hint(bytes),
+        }),
+    }
+}
+
+fn content_hint(bytes: &[u8]) -> &'static str {
+    let head = &bytes[..bytes.len().min(512)];
+    if head
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        "it looks like a text file"
+    } else if bytes.len() < 132 {
+        "it is too short to be an image"
+    } else {
+        "its first bytes match no known image format, and it has no DICOM preamble"
+    }
+}
+
+fn check_budget(width: u64, height: u64, channels: u64) -> Result<(), DecodeError> {
+    let side = u64::from(MAX_SIDE);
+    if width > side || height > side || width * height * channels > MAX_SAMPLES {
+        return Err(DecodeError::TooLarge {
+            width,
+            height,
+            channels,
+        });
+    }
+    Ok(())
+}
+
+fn format_name(format: ImageFormat) -> String {
+    format!("{format:?}").to_uppercase()
+}
+
+fn decode_raster(bytes: &[u8], format: ImageFormat) -> Result<Source, DecodeError> {
+    let name = format_name(format);
+    let raster_error = |e: ImageError| match e {
+        ImageError::Unsupported(u) => DecodeError::RasterUnsupported {
+            format: name.clone(),
+            message: u.to_string(),
+        },
+        other => DecodeError::Raster {
+            format: name.clone(),
+            message: other.to_string(),
+        },
+    };
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_SAMPLES * 4);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(|e| match e {
+        ImageError::Limits(_) => DecodeError::TooLarge {
+            width: 0,
+            height: 0,
+            channels: 0,
+        },
+        other => raster_error(other),
+    })?;
+    let (width, height) = decoder.dimensions();
+    let channels = u64::from(decoder.color_type().channel_count());
+    check_budget(u64::from(width), u64::from(height), channels)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(raster_error)?;
+    let bits = (image.color().bits_per_pixel() / u16::from(image.color().channel_count())).max(1);
+    let (channels, samples) = raster_samples(image);
+    let info = SourceInfo {
+        format: name,
+        width,
+        height,
+        channels,
+        bits,
+        frames: 1,
+        ..SourceInfo::default()
+    };
+    Ok(Source {
+        width,
+        height,
+        channels,
+        samples,
+        monochrome1: false,
+        file_window: None,
+        info,
+    })
+}
+
+/// Channels and samples of a raster image: alpha composited on black, 8-bit kept as
+/// bytes, deeper as f32, RGB whose channels are all equal reduced to gray.
+fn raster_samples(image: DynamicImage) -> (u8, Samples) {
+    use DynamicImage as D;
+    match image {
+        D::ImageLuma8(i) => (1, Samples::U8(i.into_raw())),
+        D::ImageLumaA8(i) => (
+            1,
+            Samples::U8(i.pixels().map(|p| over_black_u8(p[0], p[1])).collect()),
+        ),
+        D::ImageRgb8(i) => rgb_or_gray(i.into_raw()),
+        D::ImageRgba8(i) => rgb_or_gray(
+            i.pixels()
+                .flat_map(|p| [0, 1, 2].map(|c| over_black_u8(p[c], p[3])))
+                .collect(),
+        ),
+        D::ImageLuma16(i) => (
+            1,
+            Samples::F32(i.into_raw().into_iter().map(f32::from).collect()),
+        ),
+        D::ImageLumaA16(i) => (
+            1,
+            Samples::F32(i.pixels().map(|p| over_black_f32(p[0], p[1])).collect()),
+        ),
+        D::ImageRgb16(i) => (
+            3,
+            Samples::F32(i.into_raw().into_iter().map(f32::from).collect()),
+        ),
+        D::ImageRgba16(i) => (
+            3,
+            Samples::F32(
+                i.pixels()
+                    .flat_map(|p| [0, 1, 2].map(|c| over_black_f32(p[c], p[3])))
+                    .collect(),
+            ),
+        ),
+        other => (3, Samples::F32(other.to_rgb32f().into_raw())),
+    }
+}
+
+fn over_black_u8(v: u8, a: u8) -> u8 {
+    ((u16::from(v) * u16::from(a) + 127) / 255) as u8
+}
+
+fn over_black_f32(v: u16, a: u16) -> f32 {
+    f32::from(v) * f32::from(a) / 65535.0
+}
+
+fn rgb_or_gray(rgb: Vec<u8>) -> (u8, Samples) {
+    if rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]) {
+        // Gray saved as RGB: one channel is a third of the bytes on the wire, same pixels.
+        (1, Samples::U8(rgb.chunks_exact(3).map(|p| p[0]).collect()))
+    } else {
+        (3, Samples::U8(rgb))
+    }
+}
+
+fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    let value = obj.element_opt(tag).ok()??.to_str().ok()?;
+    let value = value.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+fn number<T: std::str::FromStr>(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<T> {
+    let element = obj.element_opt(tag).ok()??;
+    element
+        .to_int::<i64>()
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .or_else(|| text(obj, tag)?.parse().ok())
+}
+
+fn first_float(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+    let element = obj.element_opt(tag).ok()??;
+    element
+        .to_multi_float64()
+        .ok()?
+        .first()
+        .copied()
+        .filter(|v| v.is_finite())
+}
+
+fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError> {
+    super::dicom_guard::check_lengths(bytes).map_err(DecodeError::Dicom)?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .from_reader(Cursor::new(bytes))
+        .map_err(|e| DecodeError::Dicom(error_chain(&e)))?;
+    let uid = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_string();
+    let ts =
+        TransferSyntaxRegistry
+            .get(&uid)
+            .ok_or_else(|| DecodeError::UnsupportedTransferSyntax {
+                name: "an unknown transfer syntax".into(),
+                uid: uid.clone(),
+            })?;
+    if ts.is_unsupported_pixel_encapsulation() || !ts.can_decode_all() {
+        return Err(DecodeError::UnsupportedTransferSyntax {
+            name: ts.name().to_string(),
+            uid,
+        });
+    }
+    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+        return Err(DecodeError::DicomNoPixels);
+    }
+    let rows: u32 = number(&obj, tags::ROWS).unwrap_or(0);
+    let columns: u32 = number(&obj, tags::COLUMNS).unwrap_or(0);
+    let samples_per_pixel: u32 = number(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    check_budget(
+        u64::from(columns),
+        u64::from(rows),
+        u64::from(samples_per_pixel),
+    )?;
+    if rows == 0 || columns == 0 {
+        return Err(DecodeError::DicomPixels(format!(
+            "it declares {columns}×{rows} pixels"
+        )));
+    }
+    let frames: u32 = number(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    let frame = match choice {
+        FrameChoice::First => 0,
+        FrameChoice::Middle => frames / 2,
+        FrameChoice::Index(i) if i < frames => i,
+        FrameChoice::Index(i) => return Err(DecodeError::NoSuchFrame { frame: i, frames }),
+    };
+    let photometric =
+        text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
+    let monochrome = photometric.starts_with("MONOCHROME");
+    let pixels = obj
+        .decode_pixel_data_frame(frame)
+        .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+    let (channels, samples) = if monochrome {
+        let options = ConvertOptions::new()
+            .with_modality_lut(ModalityLutOption::Default)
+            .with_voi_lut(VoiLutOption::Identity);
+        let values: Vec<f32> = pixels
+            .to_vec_frame_with_options(0, &options)
+            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+        (1u8, Samples::F32(values))
+    } else {
+        let image = pixels
+            .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
+            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+        rgb_or_gray(image.to_rgb8().into_raw())
+    };
+    let expected = columns as usize * rows as usize * usize::from(channels);
+    let got = match &samples {
+        Samples::U8(v) => v.len(),
+        Samples::F32(v) => v.len(),
+    };
+    if got != expected {
+        return Err(DecodeError::DicomPixels(format!(
+            "{got} samples decoded for {columns}×{rows}×{channels}"
+        )));
+    }
+    let file_window = match (
+        monochrome,
+        first_float(&obj, tags::WINDOW_CENTER),
+        first_float(&obj, tags::WINDOW_WIDTH),
+    ) {
+        (true, Some(c), Some(w)) if w > 0.0 => Some((c, w)),
+        _ => None,
+    };
+    let info = SourceInfo {
+        format: "DICOM".into(),
+        width: columns,
+        height: rows,
+        channels,
+        bits: number(&obj, tags::BITS_STORED).unwrap_or(8),
+        photometric: Some(photometric.clone()),
+        modality: text(&obj, tags::MODALITY),
+        body_part: text(&obj, tags::BODY_PART_EXAMINED),
+        transfer_syntax: Some(format!("{} ({uid})", ts.name())),
+        frames,
+        frame,
+        study_uid: text(&obj, tags::STUDY_INSTANCE_UID),
+        series_uid: text(&obj, tags::SERIES_INSTANCE_UID),
+    };
+    Ok(Source {
+        width: columns,
+        height: rows,
+        channels,
+        samples,
+        monochrome1: photometric == "MONOCHROME1",
+        file_window,
+        info,
+    })
+}
+
+/// The error and its causes in one line: dicom-rs nests the useful part.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s = s.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = source.and_then(|x| x.source());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Vec::new();
+        image.write_to(&mut Cursor::new(&mut out), format).unwrap();
+        out
+    }
+
+    #[test]
+    fn gray_rgb_and_16_bit_pngs() {
+        let gray = image::GrayImage::from_fn(4, 2, |x, _| image::Luma([x as u8 * 60]));
+        let s = decode(
+            &encode(gray.into(), ImageFormat::Png),
+            FrameChoice::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.channels, s.info.format.as_str(), s.info.bits),
+            (1, "PNG", 8)
+        );
+        assert_eq!(
+            s.samples,
+            Samples::U8(vec![0, 60, 120, 180, 0, 60, 120, 180])
+        );
+
+        let deep = image::ImageBuffer::<image::Luma<u16>, _>::from_fn(2, 1, |x, _| {
+            image::Luma([x as u16 * 4000 + 1000])
+        });
+        let s = decode(
+            &encode(DynamicImage::ImageLuma16(deep), ImageFormat::Png),
+            FrameChoice::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.info.bits, s.samples),
+            (16, Samples::F32(vec![1000.0, 5000.0]))
+        );
+
+        let color = image::RgbImage::from_fn(2, 1, |x, _| image::Rgb([x as u8 * 100, 5, 9]));
+        let s = decode(
+            &encode(color.into(), ImageFormat::Png),
+            FrameChoice::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.channels, s.samples),
+            (3, Samples::U8(vec![0, 5, 9, 100, 5, 9]))
+        );
+    }
+
+    #[test]
+    fn alpha_is_composited_on_black_and_gray_rgb_becomes_gray() {
+        let rgba = image::RgbaImage::from_fn(2, 1, |x, _| {
+            image::Rgba([200, 200, 200, if x == 0 { 255 } else { 0 }])
+        });
+        let s = decode(
+            &encode(rgba.into(), ImageFormat::Png),
+            FrameChoice::default(),
+        )
+        .unwrap();
+        assert_eq!((s.channels, s.samples), (1, Samples::U8(vec![200, 0])));
+    }
+
+    #[test]
+    fn jpeg_and_bmp_decode() {
+        let gray = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([(x * 16) as u8, (y * 16) as u8, 128])
+        });
+        for format in [ImageFormat::Jpeg, ImageFormat::Bmp] {
+            let s = decode(&encode(gray.clone().into(), format), FrameChoice::default()).unwrap();
+            assert_eq!((s.width, s.height, s.channels), (16, 16, 3), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_inputs_are_typed_errors() {
+        assert_eq!(decode(b"", FrameChoice::default()), Err(DecodeError::Empty));
+        let err = decode(b"patient,finding\n1,none\n", FrameChoice::default()).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::Unrecognised {
+                hint: "it looks like a text file"
+            }
+        );
+        let random: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        assert!(matches!(
+            decode(&random, FrameChoice::default()),
+            Err(DecodeError::Unrecognised { .. })
+        ));
+        // A valid PNG cut in half.
+        let png = encode(
+            image::GrayImage::from_fn(64, 64, |x, y| image::Luma([(x ^ y) as u8])).into(),
+            ImageFormat::Png,
+        );
+        assert!(matches!(
+            decode(&png[..png.len() / 2], FrameChoice::default()),
+            Err(DecodeError::Raster { .. })
+        ));
+    }
+
+    #[test]
+    fn a_tiny_png_claiming_huge_dimensions_is_refused_before_allocating() {
+        let mut png = encode(image::GrayImage::new(1, 1).into(), ImageFormat::Png);
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(png.len() < 100);
+        assert!(matches!(
+            decode(&png, FrameChoice::default()),
+            Err(DecodeError::TooLarge { .. })
+        ));
+    }
+}

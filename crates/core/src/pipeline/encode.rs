@@ -1,0 +1,105 @@
+//! The last stage: 8-bit pixels → lossless PNG → base64, the request's `image` cell.
+//!
+//! Compression was chosen by measurement (`cargo bench -p medinsight-core --bench
+//! pipeline`, 512×512, 2 cores): see [`PngCompression`]. The PNG carries no text chunks:
+//! nothing but pixels leaves the browser.
+
+use base64::Engine;
+
+/// PNG compression levels of the `png` crate, as offered to callers.
+///
+/// Measured on the 512² outputs of the test images (see the `pipeline` benchmark):
+/// `Fast` costs about as little time as it saves little; `Balanced` is within a few
+/// per cent of `High` in bytes at a fraction of its time, so it is the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PngCompression {
+    Fast,
+    #[default]
+    Balanced,
+    High,
+}
+
+impl From<PngCompression> for png::Compression {
+    fn from(c: PngCompression) -> Self {
+        match c {
+            PngCompression::Fast => png::Compression::Fast,
+            PngCompression::Balanced => png::Compression::Balanced,
+            PngCompression::High => png::Compression::High,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("PNG encoding failed: {0}")]
+    Png(#[from] png::EncodingError),
+    #[error("{channels} channels cannot be written as an 8-bit PNG the model accepts (1 or 3)")]
+    Channels { channels: u8 },
+}
+
+/// An 8-bit gray (1 channel) or RGB (3 channels) PNG of `pixels`.
+pub fn png(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u8,
+    compression: PngCompression,
+) -> Result<Vec<u8>, EncodeError> {
+    let color = match channels {
+        1 => png::ColorType::Grayscale,
+        3 => png::ColorType::Rgb,
+        _ => return Err(EncodeError::Channels { channels }),
+    };
+    let mut out = Vec::with_capacity(pixels.len() / 2);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(compression.into());
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+/// Standard base64 without line breaks.
+pub fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trips_losslessly_in_gray_and_rgb() {
+        for channels in [1u8, 3] {
+            let pixels: Vec<u8> = (0..16 * 8 * channels as usize)
+                .map(|i| (i * 37 % 256) as u8)
+                .collect();
+            let bytes = png(&pixels, 16, 8, channels, PngCompression::default()).unwrap();
+            let decoded = image::load_from_memory(&bytes).unwrap();
+            assert_eq!(decoded.width(), 16);
+            let raw = if channels == 1 {
+                decoded.to_luma8().into_raw()
+            } else {
+                decoded.to_rgb8().into_raw()
+            };
+            assert_eq!(raw, pixels);
+            assert_eq!(decoded.color().channel_count(), channels);
+        }
+    }
+
+    #[test]
+    fn base64_has_no_line_breaks() {
+        let s = base64(&[0u8; 300]);
+        assert!(!s.contains('\n') && s.len() == 400);
+    }
+
+    #[test]
+    fn other_channel_counts_are_refused() {
+        assert!(matches!(
+            png(&[0; 8], 2, 2, 2, PngCompression::Fast),
+            Err(EncodeError::Channels { channels: 2 })
+        ));
+    }
+}

@@ -1,0 +1,324 @@
+//! Modality values → 8 bits: the step where Microsoft's reference client and a careful
+//! one differ most.
+//!
+//! CR, CT and MR pixels are 10 to 16 bits of physical values (after the modality LUT:
+//! rescale slope and intercept). The model wants 8 bits. Microsoft's client clips to the
+//! 1st–99th percentile and stretches, ignoring the window the modality or radiologist
+//! stored in the file and never inverting MONOCHROME1, so a CR film comes out as a
+//! negative. Here the caller chooses ([`Windowing`]); the default uses the file's own
+//! window when it has one (DICOM's LINEAR VOI function, PS3.3 C.11.2.1.2), keeps 8-bit
+//! pixels as they are, and falls back to the percentile clip otherwise. MONOCHROME1 is
+//! inverted after windowing, so bone is bright.
+
+use serde::Serialize;
+
+use super::decode::{Samples, Source};
+
+/// How to map a source's values to 0–255.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Windowing {
+    /// The file's Window Center/Width (DICOM); 8-bit pixels unchanged; otherwise the
+    /// 1st–99th percentile clip. The default.
+    #[default]
+    FromFile,
+    /// Clip to the `low`–`high` percentiles (0–100) and stretch. Microsoft's client uses
+    /// 1–99.
+    Percentile { low: f32, high: f32 },
+    /// Stretch the minimum to 0 and the maximum to 255.
+    MinMax,
+    /// A window in modality units (Hounsfield units for CT), DICOM's LINEAR function.
+    Manual { center: f64, width: f64 },
+}
+
+impl Windowing {
+    /// Microsoft's choice, the fallback of [`Windowing::FromFile`].
+    pub const MICROSOFT_PERCENTILES: Windowing = Windowing::Percentile {
+        low: 1.0,
+        high: 99.0,
+    };
+}
+
+/// Which rule produced the 8-bit values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowKind {
+    /// 8-bit pixels kept as they were.
+    AsIs,
+    /// The window stored in the DICOM file.
+    File,
+    Percentile,
+    MinMax,
+    Manual,
+}
+
+/// The window actually applied, in the source's units, for users to see and reuse.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AppliedWindow {
+    pub kind: WindowKind,
+    pub center: f64,
+    pub width: f64,
+    /// MONOCHROME1 was inverted (after windowing) so that high values are bright.
+    pub inverted: bool,
+}
+
+impl std::fmt::Display for AppliedWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            WindowKind::AsIs => {
+                return write!(
+                    f,
+                    "8-bit as is{}",
+                    if self.inverted { ", inverted" } else { "" }
+                )
+            }
+            WindowKind::File => "file window",
+            WindowKind::Percentile => "percentile window",
+            WindowKind::MinMax => "min–max window",
+            WindowKind::Manual => "manual window",
+        };
+        write!(
+            f,
+            "{kind} C={} W={}",
+            round3(self.center),
+            round3(self.width)
+        )?;
+        if self.inverted {
+            f.write_str(", MONOCHROME1 inverted")?;
+        }
+        Ok(())
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The mapping from a value to 0–255.
+#[derive(Clone, Copy, Debug)]
+enum Map {
+    /// Nothing to do (8-bit input kept).
+    Identity,
+    /// DICOM LINEAR: centre and width as stored.
+    Dicom { center: f64, width: f64 },
+    /// `low` → 0, `high` → 255, clipped.
+    Linear { low: f64, high: f64 },
+}
+
+impl Map {
+    #[inline]
+    fn apply(self, x: f32) -> u8 {
+        let x = f64::from(x);
+        let y = match self {
+            Map::Identity => x,
+            Map::Dicom { center, width } => {
+                let w = width.max(1.0);
+                let (lo, hi) = (
+                    center - 0.5 - (w - 1.0) / 2.0,
+                    center - 0.5 + (w - 1.0) / 2.0,
+                );
+                if x <= lo {
+                    0.0
+                } else if x > hi {
+                    255.0
+                } else {
+                    ((x - (center - 0.5)) / (w - 1.0).max(f64::MIN_POSITIVE) + 0.5) * 255.0
+                }
+            }
+            Map::Linear { low, high } if high > low => (x - low) / (high - low) * 255.0,
+            Map::Linear { low, .. } => {
+                if x > low {
+                    255.0
+                } else {
+                    0.0
+                }
+            }
+        };
+        y.round().clamp(0.0, 255.0) as u8
+    }
+}
+
+/// Windows `source` to 8 bits per sample (same channel layout).
+pub fn apply(source: &Source, windowing: Windowing) -> (Vec<u8>, AppliedWindow) {
+    let (map, kind) = choose(source, windowing);
+    let (center, width) = match map {
+        Map::Identity => (127.5, 256.0),
+        Map::Dicom { center, width } => (center, width),
+        Map::Linear { low, high } => ((low + high) / 2.0, high - low),
+    };
+    let mut out: Vec<u8> = match (&source.samples, map) {
+        (Samples::U8(v), Map::Identity) => v.clone(),
+        (Samples::U8(v), m) => v.iter().map(|&x| m.apply(f32::from(x))).collect(),
+        (Samples::F32(v), m) => v.iter().map(|&x| m.apply(x)).collect(),
+    };
+    if source.monochrome1 {
+        out.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    (
+        out,
+        AppliedWindow {
+            kind,
+            center,
+            width,
+            inverted: source.monochrome1,
+        },
+    )
+}
+
+fn choose(source: &Source, windowing: Windowing) -> (Map, WindowKind) {
+    match windowing {
+        Windowing::FromFile => match (source.file_window, &source.samples) {
+            (Some((center, width)), _) => (Map::Dicom { center, width }, WindowKind::File),
+            (None, Samples::U8(_)) => (Map::Identity, WindowKind::AsIs),
+            (None, Samples::F32(_)) => choose(source, Windowing::MICROSOFT_PERCENTILES),
+        },
+        Windowing::Percentile { low, high } => {
+            let (lo, hi) = percentiles(&source.samples, low, high);
+            (Map::Linear { low: lo, high: hi }, WindowKind::Percentile)
+        }
+        Windowing::MinMax => {
+            let (lo, hi) = percentiles(&source.samples, 0.0, 100.0);
+            (Map::Linear { low: lo, high: hi }, WindowKind::MinMax)
+        }
+        Windowing::Manual { center, width } => (Map::Dicom { center, width }, WindowKind::Manual),
+    }
+}
+
+/// The `low` and `high` percentiles (0–100) of the finite samples, interpolated
+/// linearly between neighbours as numpy's default does.
+pub fn percentiles(samples: &Samples, low: f32, high: f32) -> (f64, f64) {
+    let mut values: Vec<f32> = match samples {
+        Samples::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
+        Samples::F32(v) => v.iter().copied().filter(|x| x.is_finite()).collect(),
+    };
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    let (low, high) = (low.clamp(0.0, 100.0), high.clamp(0.0, 100.0));
+    (
+        percentile(&mut values, low.min(high)),
+        percentile(&mut values, high.max(low)),
+    )
+}
+
+fn percentile(values: &mut [f32], p: f32) -> f64 {
+    let n = values.len();
+    let rank = f64::from(p) / 100.0 * (n - 1) as f64;
+    let k = rank.floor() as usize;
+    let frac = rank - k as f64;
+    let (_, &mut at_k, right) = values.select_nth_unstable_by(k, f32::total_cmp);
+    let at_k = f64::from(at_k);
+    if frac == 0.0 || right.is_empty() {
+        return at_k;
+    }
+    let next = right.iter().copied().fold(f32::INFINITY, f32::min);
+    at_k + frac * (f64::from(next) - at_k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode::SourceInfo;
+    use super::*;
+
+    fn source(samples: Samples, file_window: Option<(f64, f64)>, monochrome1: bool) -> Source {
+        let len = match &samples {
+            Samples::U8(v) => v.len(),
+            Samples::F32(v) => v.len(),
+        };
+        Source {
+            width: len as u32,
+            height: 1,
+            channels: 1,
+            samples,
+            monochrome1,
+            file_window,
+            info: SourceInfo::default(),
+        }
+    }
+
+    #[test]
+    fn percentiles_match_numpy() {
+        // numpy.percentile(np.arange(101), [1, 99]) == [1, 99]; of [0, 10]: 2.5 → 0.25
+        let s = Samples::F32((0..=100).map(|x| x as f32).collect());
+        assert_eq!(percentiles(&s, 1.0, 99.0), (1.0, 99.0));
+        let s = Samples::F32(vec![10.0, 0.0]);
+        assert_eq!(percentiles(&s, 2.5, 100.0), (0.25, 10.0));
+        let s = Samples::F32(vec![f32::NAN, 3.0, 1.0, 2.0]);
+        assert_eq!(percentiles(&s, 50.0, 50.0), (2.0, 2.0));
+    }
+
+    #[test]
+    fn dicom_linear_window_follows_the_standard() {
+        // PS3.3 C.11.2.1.2.1 with c = 40, w = 400 (a CT soft-tissue window):
+        // x <= -160.5 → 0, x > 239.5 → 255, else ((x - 39.5) / 399 + 0.5) * 255.
+        let m = Map::Dicom {
+            center: 40.0,
+            width: 400.0,
+        };
+        assert_eq!(m.apply(-1000.0), 0);
+        assert_eq!(m.apply(-160.5), 0);
+        assert_eq!(m.apply(40.0), 128); // (0.5/399 + 0.5) * 255 = 127.82
+        assert_eq!(m.apply(239.0), 255); // 254.68 rounds up
+        assert_eq!(m.apply(3000.0), 255);
+    }
+
+    #[test]
+    fn from_file_prefers_the_file_window_then_keeps_8_bit_then_clips() {
+        let (_, w) = apply(
+            &source(Samples::F32(vec![0.0, 100.0]), Some((50.0, 100.0)), false),
+            Windowing::FromFile,
+        );
+        assert_eq!((w.kind, w.center, w.width), (WindowKind::File, 50.0, 100.0));
+        let (out, w) = apply(
+            &source(Samples::U8(vec![0, 7, 255]), None, false),
+            Windowing::FromFile,
+        );
+        assert_eq!((out, w.kind), (vec![0, 7, 255], WindowKind::AsIs));
+        let values: Vec<f32> = (0..=1000).map(|x| x as f32).collect();
+        let (out, w) = apply(
+            &source(Samples::F32(values), None, false),
+            Windowing::FromFile,
+        );
+        assert_eq!(w.kind, WindowKind::Percentile);
+        assert_eq!((w.center, w.width), (500.0, 980.0));
+        assert_eq!(
+            (out[0], out[10], out[500], out[990], out[1000]),
+            (0, 0, 128, 255, 255)
+        );
+    }
+
+    #[test]
+    fn monochrome1_is_inverted_after_windowing() {
+        let (out, w) = apply(
+            &source(Samples::F32(vec![0.0, 1023.0]), None, true),
+            Windowing::MinMax,
+        );
+        assert_eq!(out, vec![255, 0]);
+        assert!(w.inverted);
+        assert_eq!(
+            w.to_string(),
+            "min–max window C=511.5 W=1023, MONOCHROME1 inverted"
+        );
+    }
+
+    #[test]
+    fn flat_image_does_not_divide_by_zero() {
+        let (out, _) = apply(
+            &source(Samples::F32(vec![5.0; 4]), None, false),
+            Windowing::MinMax,
+        );
+        assert_eq!(out, vec![0; 4]);
+    }
+
+    #[test]
+    fn manual_window_applies_to_8_bit_too() {
+        let (out, w) = apply(
+            &source(Samples::U8(vec![0, 100, 200]), None, false),
+            Windowing::Manual {
+                center: 100.0,
+                width: 101.0,
+            },
+        );
+        assert_eq!(w.kind, WindowKind::Manual);
+        assert_eq!(out, vec![0, 129, 255]);
+    }
+}

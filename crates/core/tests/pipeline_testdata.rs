@@ -1,0 +1,335 @@
+//! The pipeline on the shared real test images (`../shared/testdata`): every file
+//! decodes and prepares; DICOM values match expectations computed independently with
+//! pydicom (fixtures/dicom_expectations.py → .json); every encoding of `MR_small` gives
+//! the same pixels; the MONOCHROME1 CR comes out with bone bright; broken files fail
+//! with typed errors, never a panic.
+
+use std::path::PathBuf;
+
+use medinsight_core::pipeline::decode::{decode, DecodeError, FrameChoice, Samples};
+use medinsight_core::pipeline::window::percentiles;
+use medinsight_core::pipeline::window::WindowKind;
+use medinsight_core::pipeline::{prepare, Fit, PrepareOptions, Windowing};
+use serde_json::Value;
+
+fn testdata() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    assert!(
+        dir.is_dir(),
+        "the shared test images are missing: expected {} (the repo's ../shared/testdata)",
+        dir.display()
+    );
+    dir
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let path = testdata().join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn expectations() -> Value {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dicom_expectations.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn f32s(samples: &Samples) -> Vec<f32> {
+    match samples {
+        Samples::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
+        Samples::F32(v) => v.clone(),
+    }
+}
+
+#[test]
+fn every_png_prepares_to_512_square_8_bit() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(testdata()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("png") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let prepared = prepare(&bytes, PrepareOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let back = image::load_from_memory(&prepared.png).unwrap();
+        assert_eq!(
+            (back.width(), back.height()),
+            (512, 512),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            back.color().bytes_per_pixel(),
+            prepared.channels,
+            "{}",
+            path.display()
+        );
+        assert!(matches!(prepared.channels, 1 | 3));
+        assert_eq!(
+            prepared.pixels.len(),
+            512 * 512 * prepared.channels as usize
+        );
+        assert_eq!(
+            prepared.window.kind,
+            WindowKind::AsIs,
+            "8-bit files are kept as they are by default"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 10, "the ten PNGs of the shared test data");
+    // Colour stays colour, gray stays gray.
+    assert_eq!(
+        prepare(&read("fundus_retina.png"), PrepareOptions::default())
+            .unwrap()
+            .channels,
+        3
+    );
+    assert_eq!(
+        prepare(&read("xray_chest_pa.png"), PrepareOptions::default())
+            .unwrap()
+            .channels,
+        1
+    );
+}
+
+#[test]
+fn dicom_values_match_pydicom() {
+    let expected = expectations();
+    for (name, e) in expected.as_object().unwrap() {
+        let source = decode(&read(&format!("dicom/{name}")), FrameChoice::Middle)
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        let info = &source.info;
+        assert_eq!(
+            u64::from(info.height),
+            e["rows"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            u64::from(info.width),
+            e["columns"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            info.photometric.as_deref(),
+            e["photometric"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            u64::from(info.frames),
+            e["frames"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            u64::from(info.bits),
+            e["bits_stored"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(info.modality.as_deref(), e["modality"].as_str(), "{name}");
+        let values = f32s(&source.samples);
+        if let Some(means) = e["channel_means"].as_array() {
+            assert_eq!(source.channels, 3, "{name}");
+            for (c, m) in means.iter().enumerate() {
+                let mean = values
+                    .iter()
+                    .skip(c)
+                    .step_by(3)
+                    .map(|&v| f64::from(v))
+                    .sum::<f64>()
+                    / (values.len() / 3) as f64;
+                // JPEG decoders may differ by one level on some pixels.
+                assert!(
+                    (mean - m.as_f64().unwrap()).abs() < 1.0,
+                    "{name} channel {c}: {mean} vs {m}"
+                );
+            }
+            continue;
+        }
+        let width = info.width as usize;
+        for probe in e["probes"].as_array().unwrap() {
+            let (y, x, v) = (
+                probe[0].as_u64().unwrap() as usize,
+                probe[1].as_u64().unwrap() as usize,
+                probe[2].as_f64().unwrap(),
+            );
+            assert_eq!(f64::from(values[y * width + x]), v, "{name} at ({y}, {x})");
+        }
+        let min = values.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64;
+        assert_eq!(
+            (f64::from(min), f64::from(max)),
+            (e["min"].as_f64().unwrap(), e["max"].as_f64().unwrap()),
+            "{name}"
+        );
+        assert!(
+            (mean - e["mean"].as_f64().unwrap()).abs() < 1e-3,
+            "{name}: mean {mean}"
+        );
+        let (p1, p99) = percentiles(&source.samples, 1.0, 99.0);
+        assert!(
+            (p1 - e["p1"].as_f64().unwrap()).abs() < 1e-6,
+            "{name}: p1 {p1}"
+        );
+        assert!(
+            (p99 - e["p99"].as_f64().unwrap()).abs() < 1e-6,
+            "{name}: p99 {p99}"
+        );
+        let window = e["window"]
+            .as_array()
+            .map(|w| (w[0].as_f64().unwrap(), w[1].as_f64().unwrap()));
+        assert_eq!(source.file_window, window, "{name}");
+    }
+}
+
+#[test]
+fn every_encoding_of_mr_small_gives_identical_pixels() {
+    let reference = decode(&read("dicom/MR_small.dcm"), FrameChoice::default()).unwrap();
+    for variant in [
+        "MR_small_implicit.dcm",
+        "MR_small_bigendian.dcm",
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+    ] {
+        let other = decode(&read(&format!("dicom/{variant}")), FrameChoice::default()).unwrap();
+        assert_eq!(other.samples, reference.samples, "{variant}");
+        let a = prepare(&read("dicom/MR_small.dcm"), PrepareOptions::default()).unwrap();
+        let b = prepare(
+            &read(&format!("dicom/{variant}")),
+            PrepareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(a.png, b.png, "{variant}: the bytes sent must be identical");
+    }
+}
+
+#[test]
+fn monochrome1_cr_has_bone_bright() {
+    let bytes = read("dicom/RG3_UNCR.dcm");
+    let source = decode(&bytes, FrameChoice::default()).unwrap();
+    assert!(source.monochrome1);
+    let prepared = prepare(&bytes, PrepareOptions::default()).unwrap();
+    assert_eq!(prepared.window.kind, WindowKind::File);
+    assert!(prepared.window.inverted);
+    assert_eq!(
+        (prepared.window.center, prepared.window.width),
+        (550.0, 1024.0)
+    );
+    // Independent check: the shared xray_tibia.png was made from this file by another
+    // tool (percentiles 0.5–99.5, inverted). Same window here → the same picture.
+    let ours = prepare(
+        &bytes,
+        PrepareOptions {
+            window: Windowing::Percentile {
+                low: 0.5,
+                high: 99.5,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let theirs = prepare(
+        &read("xray_tibia.png"),
+        PrepareOptions {
+            fit: Fit::Stretch,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let r = correlation(&ours.pixels, &theirs.pixels);
+    assert!(r > 0.97, "correlation with the reference rendering is {r}");
+    let not_inverted: Vec<u8> = ours.pixels.iter().map(|v| 255 - v).collect();
+    assert!(correlation(&not_inverted, &theirs.pixels) < -0.97);
+}
+
+fn correlation(a: &[u8], b: &[u8]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (
+        a.iter().map(|&x| f64::from(x)).sum::<f64>() / n,
+        b.iter().map(|&x| f64::from(x)).sum::<f64>() / n,
+    );
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (dx, dy) = (f64::from(x) - ma, f64::from(y) - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+#[test]
+fn ct_default_is_the_percentile_clip_and_manual_windows_apply() {
+    let bytes = read("dicom/CT_small.dcm");
+    let p = prepare(&bytes, PrepareOptions::default()).unwrap();
+    assert_eq!(p.window.kind, WindowKind::Percentile);
+    assert_eq!(p.source.modality.as_deref(), Some("CT"));
+    let lung = prepare(
+        &bytes,
+        PrepareOptions {
+            window: Windowing::Manual {
+                center: -600.0,
+                width: 1500.0,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(lung.window.kind, WindowKind::Manual);
+    assert_ne!(lung.png, p.png);
+}
+
+#[test]
+fn unsupported_transfer_syntax_is_named() {
+    // The J2K file with its transfer syntax UID swapped for JPEG-LS lossless (same length).
+    let mut bytes = read("dicom/MR_small_jp2klossless.dcm");
+    let (from, to) = (b"1.2.840.10008.1.2.4.90", b"1.2.840.10008.1.2.4.80");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the J2K transfer syntax UID");
+    bytes[at..at + to.len()].copy_from_slice(to);
+    let err = decode(&bytes, FrameChoice::default()).unwrap_err();
+    assert!(
+        matches!(&err, DecodeError::UnsupportedTransferSyntax { uid, .. } if uid == "1.2.840.10008.1.2.4.80"),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("JPEG-LS") && message.contains("1.2.840.10008.1.2.4.80"),
+        "{message}"
+    );
+}
+
+#[test]
+fn truncated_and_corrupted_dicom_fail_cleanly() {
+    let whole = read("dicom/CT_small.dcm");
+    for cut in [140, 400, whole.len() / 2, whole.len() - 100] {
+        let result = decode(&whole[..cut], FrameChoice::default());
+        assert!(result.is_err(), "cut at {cut} decoded");
+    }
+    // Flip bytes across the header; any outcome but a panic is acceptable, and an
+    // accepted file must still have the declared number of samples. (Before the length
+    // guard, some of these made dicom-rs zero-fill gigabytes for seconds each.)
+    for i in (132..2000).step_by(7) {
+        let mut bytes = whole.clone();
+        bytes[i] ^= 0xA5;
+        if let Ok(s) = decode(&bytes, FrameChoice::default()) {
+            assert_eq!(
+                f32s(&s.samples).len(),
+                (s.width * s.height) as usize * s.channels as usize
+            );
+        }
+    }
+}
+
+#[test]
+fn frame_out_of_range_is_explained() {
+    let err = decode(&read("dicom/CT_small.dcm"), FrameChoice::Index(3)).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::NoSuchFrame {
+            frame: 3,
+            frames: 1
+        }
+    );
+}
