@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use medinsight_core::pipeline::{Fit, FrameChoice, Windowing};
 use medinsight_core::wire::ResponseShape;
 
 use crate::emulate::faults::Fault;
@@ -32,6 +33,31 @@ pub enum Command {
     /// The key is read from the environment variable MEDINSIGHT_API_KEY (never from a
     /// flag, so it does not show in `ps`), and never reaches the browser or the logs.
     Proxy(ProxyArgs),
+    /// Prepare images as the app does (decode, window, 512×512, PNG), writing OUT/<name>.png.
+    ///
+    /// Prints one line per file: the output path with the source's metadata and the
+    /// window applied, or the error. Every file is attempted; the exit status is 1 if
+    /// any failed.
+    Prepare(PrepareArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PrepareArgs {
+    /// Images or DICOM files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Folder for the prepared PNGs (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// file (DICOM window; 8-bit as is; else 1–99 percentiles), percentile:LOW,HIGH, minmax, or manual:CENTER,WIDTH.
+    #[arg(long, default_value = "file", value_parser = crate::prepare::parse_window)]
+    pub window: Windowing,
+    /// Frame of a multi-frame DICOM: first, middle or a 0-based number.
+    #[arg(long, default_value = "middle", value_parser = crate::prepare::parse_frame)]
+    pub frame: FrameChoice,
+    /// stretch (as the service does) or letterbox (keep aspect, pad black).
+    #[arg(long, default_value = "stretch", value_parser = crate::prepare::parse_fit)]
+    pub fit: Fit,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,12 +2,14 @@
 //! `app(..)` and tested with `oneshot` without a socket.
 //!
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
+//! - [`prepare`]: the image pipeline on files.
 //! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
 //! - [`static_files`]: serving the app's `dist/` folder.
 //! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
 
 pub mod cli;
 pub mod emulate;
+pub mod prepare;
 pub mod proxy;
 pub mod serve;
 pub mod static_files;

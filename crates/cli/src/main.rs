@@ -16,6 +16,12 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Emulate(args) => medinsight::emulate::run(args).await?,
         Command::Proxy(args) => medinsight::proxy::run(args).await?,
+        Command::Prepare(args) => {
+            let failed = medinsight::prepare::run(&args, std::io::stdout().lock())?;
+            if failed > 0 {
+                std::process::exit(1);
+            }
+        }
     }
     Ok(())
 }
