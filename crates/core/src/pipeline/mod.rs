@@ -14,6 +14,8 @@ pub mod decode;
 pub mod dicom_guard;
 pub mod encode;
 pub mod resize;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod wasm_libc;
 pub mod window;
 
 use serde::Serialize;
