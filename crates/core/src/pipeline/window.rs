@@ -186,18 +186,39 @@ fn choose(source: &Source, windowing: Windowing) -> (Map, WindowKind) {
 /// The `low` and `high` percentiles (0–100) of the finite samples, interpolated
 /// linearly between neighbours as numpy's default does.
 pub fn percentiles(samples: &Samples, low: f32, high: f32) -> (f64, f64) {
-    let mut values: Vec<f32> = match samples {
-        Samples::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
-        Samples::F32(v) => v.iter().copied().filter(|x| x.is_finite()).collect(),
-    };
-    if values.is_empty() {
-        return (0.0, 0.0);
-    }
     let (low, high) = (low.clamp(0.0, 100.0), high.clamp(0.0, 100.0));
-    (
-        percentile(&mut values, low.min(high)),
-        percentile(&mut values, high.max(low)),
-    )
+    let (low, high) = (low.min(high), high.max(low));
+    match samples {
+        // Bytes: a 256-bin histogram gives the same order statistics without sorting
+        // (a 3000² RGB photo: 27 M samples).
+        Samples::U8(v) if !v.is_empty() => {
+            let mut counts = [0usize; 256];
+            v.iter().for_each(|&x| counts[usize::from(x)] += 1);
+            let kth = |k: usize| {
+                let mut seen = 0;
+                counts.iter().position(|&c| {
+                    seen += c;
+                    seen > k
+                })
+            };
+            let at = |p: f32| {
+                let rank = f64::from(p) / 100.0 * (v.len() - 1) as f64;
+                let k = rank.floor() as usize;
+                let lo = kth(k).unwrap_or(255) as f64;
+                let hi = kth((k + 1).min(v.len() - 1)).unwrap_or(255) as f64;
+                lo + (rank - k as f64) * (hi - lo)
+            };
+            (at(low), at(high))
+        }
+        Samples::U8(_) => (0.0, 0.0),
+        Samples::F32(v) => {
+            let mut values: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            if values.is_empty() {
+                return (0.0, 0.0);
+            }
+            (percentile(&mut values, low), percentile(&mut values, high))
+        }
+    }
 }
 
 fn percentile(values: &mut [f32], p: f32) -> f64 {
@@ -244,6 +265,12 @@ mod tests {
         assert_eq!(percentiles(&s, 2.5, 100.0), (0.25, 10.0));
         let s = Samples::F32(vec![f32::NAN, 3.0, 1.0, 2.0]);
         assert_eq!(percentiles(&s, 50.0, 50.0), (2.0, 2.0));
+        // The byte histogram agrees with the sorting path.
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let floats = Samples::F32(bytes.iter().map(|&b| f32::from(b)).collect());
+        for (lo, hi) in [(0.0, 100.0), (1.0, 99.0), (0.5, 99.5), (33.3, 66.6)] {
+            assert_eq!(percentiles(&Samples::U8(bytes.clone()), lo, hi), percentiles(&floats, lo, hi), "{lo}–{hi}");
+        }
     }
 
     #[test]
