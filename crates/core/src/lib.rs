@@ -5,10 +5,13 @@
 //! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
 //! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
 
+pub mod batching;
 #[cfg(feature = "clip")]
 pub mod clip_text;
 pub mod endpoint_info;
 pub mod pipeline;
+pub mod retry;
+pub mod similarity;
 pub mod wire;
 
 /// Width of every MedImageInsight embedding, image or text.

@@ -269,7 +269,11 @@ mod tests {
         let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
         let floats = Samples::F32(bytes.iter().map(|&b| f32::from(b)).collect());
         for (lo, hi) in [(0.0, 100.0), (1.0, 99.0), (0.5, 99.5), (33.3, 66.6)] {
-            assert_eq!(percentiles(&Samples::U8(bytes.clone()), lo, hi), percentiles(&floats, lo, hi), "{lo}–{hi}");
+            assert_eq!(
+                percentiles(&Samples::U8(bytes.clone()), lo, hi),
+                percentiles(&floats, lo, hi),
+                "{lo}–{hi}"
+            );
         }
     }
 

@@ -1,0 +1,198 @@
+//! What to do when a scoring request fails: retry (after how long) or stop and explain.
+//!
+//! Azure ML online endpoints answer 408 when a request outlives `request_timeout_ms`,
+//! 429 when more than twice `max_concurrent_requests_per_instance` × instances are in
+//! flight, 503 while scaling, and other 5xx on passing faults: all worth retrying with
+//! jittered exponential backoff, honouring `Retry-After`. 401 (key), 404 (deployment),
+//! 413 (too large), 400 (malformed) and 424 (the model itself failed on this input) will
+//! fail again unchanged: they stop and are explained to the user.
+
+/// Retry settings. `Copy + Default`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt. Default 5.
+    pub max_retries: u32,
+    /// First backoff ceiling; doubles each retry. Default 500 ms.
+    pub base_ms: u64,
+    /// Largest backoff, `Retry-After` included. Default 30 000 ms.
+    pub max_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            base_ms: 500,
+            max_ms: 30_000,
+        }
+    }
+}
+
+/// Why a request failed for good, in terms of what the user should do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("the endpoint refused the key (401): set the right key in MEDINSIGHT_API_KEY and restart `medinsight proxy`")]
+    Unauthorized,
+    #[error("no such deployment (404): check the deployment name in the settings, or leave it empty to use the endpoint's traffic split")]
+    NoDeployment,
+    #[error("the request is too large (413): lower “max bytes per request” or “images per request” in the settings")]
+    TooLarge,
+    #[error("the model failed on this input (424): {0}")]
+    ModelError(String),
+    #[error("the endpoint rejected the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("gave up after {attempts} attempts; last answer: {last}")]
+    Exhausted { attempts: u32, last: String },
+}
+
+/// The decision after a failed attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    RetryAfterMs(u64),
+    Stop(Failure),
+}
+
+/// Whether this HTTP status (0 for a network error: reset, refused) is worth retrying.
+pub fn retryable(status: u16) -> bool {
+    matches!(status, 0 | 408 | 429 | 500..=599)
+}
+
+/// Seconds in a `Retry-After` header (the HTTP-date form is ignored: backoff applies).
+pub fn retry_after_ms(header: Option<&str>) -> Option<u64> {
+    let secs: f64 = header?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
+}
+
+/// Decides after attempt number `attempt` (1 = the first) failed with `status`.
+/// `message` is what the endpoint said (for 424, its model-error reason); `random` is
+/// uniform in [0, 1) and spreads retries ("full jitter") so clients do not stampede.
+pub fn decide(
+    policy: RetryPolicy,
+    attempt: u32,
+    status: u16,
+    message: &str,
+    retry_after: Option<&str>,
+    random: f64,
+) -> Decision {
+    if !retryable(status) {
+        return Decision::Stop(match status {
+            401 | 403 => Failure::Unauthorized,
+            404 => Failure::NoDeployment,
+            413 => Failure::TooLarge,
+            424 => Failure::ModelError(message.to_string()),
+            _ => Failure::Rejected {
+                status,
+                message: message.to_string(),
+            },
+        });
+    }
+    if attempt > policy.max_retries {
+        let last = if status == 0 {
+            format!("network error: {message}")
+        } else {
+            format!("HTTP {status}: {message}")
+        };
+        return Decision::Stop(Failure::Exhausted {
+            attempts: attempt,
+            last,
+        });
+    }
+    let ceiling = policy
+        .base_ms
+        .saturating_mul(1u64 << (attempt - 1).min(20))
+        .min(policy.max_ms);
+    let jittered = (random.clamp(0.0, 1.0) * ceiling as f64) as u64;
+    let wait = retry_after_ms(retry_after)
+        .map_or(jittered, |ra| ra.max(jittered))
+        .min(policy.max_ms);
+    Decision::RetryAfterMs(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_statuses_retry_with_growing_jittered_waits() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            decide(p, 1, 503, "", None, 0.5),
+            Decision::RetryAfterMs(250)
+        );
+        assert_eq!(
+            decide(p, 3, 500, "", None, 0.5),
+            Decision::RetryAfterMs(1000)
+        );
+        assert_eq!(
+            decide(p, 5, 0, "reset", None, 0.999_999),
+            Decision::RetryAfterMs(7999)
+        );
+        // The ceiling caps the doubling.
+        let long = RetryPolicy {
+            max_retries: 30,
+            ..p
+        };
+        assert_eq!(
+            decide(long, 25, 408, "", None, 1.0),
+            Decision::RetryAfterMs(30_000)
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_but_bounded() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            decide(p, 1, 429, "", Some("2"), 0.1),
+            Decision::RetryAfterMs(2000)
+        );
+        assert_eq!(
+            decide(p, 1, 429, "", Some("3600"), 0.1),
+            Decision::RetryAfterMs(30_000)
+        );
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(retry_after_ms(Some(" 1.5 ")), Some(1500));
+    }
+
+    #[test]
+    fn permanent_failures_stop_with_advice() {
+        let p = RetryPolicy::default();
+        let stop = |status, msg: &str| match decide(p, 1, status, msg, None, 0.0) {
+            Decision::Stop(f) => f,
+            other => panic!("{status} should stop, got {other:?}"),
+        };
+        assert_eq!(stop(401, ""), Failure::Unauthorized);
+        assert!(stop(401, "").to_string().contains("MEDINSIGHT_API_KEY"));
+        assert_eq!(stop(404, ""), Failure::NoDeployment);
+        assert_eq!(stop(413, ""), Failure::TooLarge);
+        assert_eq!(
+            stop(424, "row 2: cannot identify image"),
+            Failure::ModelError("row 2: cannot identify image".into())
+        );
+        assert_eq!(
+            stop(400, "input_data.data[0][1]"),
+            Failure::Rejected {
+                status: 400,
+                message: "input_data.data[0][1]".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retries_run_out() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        assert!(matches!(
+            decide(p, 2, 429, "", None, 0.0),
+            Decision::RetryAfterMs(_)
+        ));
+        assert_eq!(
+            decide(p, 3, 429, "busy", None, 0.0),
+            Decision::Stop(Failure::Exhausted {
+                attempts: 3,
+                last: "HTTP 429: busy".into()
+            })
+        );
+    }
+}
