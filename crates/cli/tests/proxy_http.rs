@@ -70,6 +70,16 @@ fn text_request() -> ScoreRequest {
     }
 }
 
+/// The browser's POST of a one-label request through the proxy at `px`.
+async fn score_text(px: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{px}/score"))
+        .body(text_request().to_body())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Everything the browser can see of a response, to search for the key.
 async fn visible(res: reqwest::Response) -> (u16, String) {
     let status = res.status().as_u16();
@@ -151,12 +161,7 @@ async fn wrong_key_upstream_is_a_401_the_browser_sees() {
     args.dist = None;
     let px =
         spawn(medinsight::proxy::app(&args, ApiKey::new("not-the-key").unwrap()).unwrap()).await;
-    let res = reqwest::Client::new()
-        .post(format!("{px}/score"))
-        .body(text_request().to_body())
-        .send()
-        .await
-        .unwrap();
+    let res = score_text(&px).await;
     assert_eq!(res.status(), 401);
 }
 
@@ -307,12 +312,7 @@ async fn unreachable_upstream_is_a_502_that_says_so() {
         .unwrap()
         .port();
     let px = proxy(&format!("http://127.0.0.1:{port}/score"), &[], None).await;
-    let res = reqwest::Client::new()
-        .post(format!("{px}/score"))
-        .body(text_request().to_body())
-        .send()
-        .await
-        .unwrap();
+    let res = score_text(&px).await;
     let (status, seen) = visible(res).await;
     assert_eq!(status, 502);
     assert!(seen.contains("cannot reach the endpoint"), "{seen}");

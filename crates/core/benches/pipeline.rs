@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
-use medinsight_core::pipeline::decode::{decode, FrameChoice};
+use medinsight_core::pipeline::decode::{decode, FrameChoice, Source};
 use medinsight_core::pipeline::{
-    encode, prepare, resize, window, Fit, PngCompression, PrepareOptions, Windowing, SIDE,
+    encode, prepare, resize, window, AppliedWindow, Fit, PngCompression, PrepareOptions, Windowing,
+    SIDE,
 };
 
 fn testdata(rel: &str) -> Vec<u8> {
@@ -35,62 +36,68 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Every stage's output for one input, computed once, so each stage is timed on the
+/// previous stage's real output.
+struct Staged {
+    source: Source,
+    eight: Vec<u8>,
+    applied: AppliedWindow,
+    small: Vec<u8>,
+    png: Vec<u8>,
+}
+
+impl Staged {
+    fn new(bytes: &[u8]) -> Self {
+        let source = decode(bytes, FrameChoice::Middle).unwrap();
+        let (eight, applied) = window::apply(&source, Windowing::FromFile);
+        let small = resize_stage(&source, &eight);
+        let png = encode_stage(&source, &small, PngCompression::default());
+        Self {
+            source,
+            eight,
+            applied,
+            small,
+            png,
+        }
+    }
+}
+
+fn resize_stage(source: &Source, eight: &[u8]) -> Vec<u8> {
+    resize::to_model_size(
+        eight,
+        source.width,
+        source.height,
+        source.channels,
+        Fit::Stretch,
+    )
+    .unwrap()
+}
+
+fn encode_stage(source: &Source, small: &[u8], level: PngCompression) -> Vec<u8> {
+    encode::png(small, SIDE, SIDE, source.channels, level).unwrap()
+}
+
 fn stages(c: &mut Criterion) {
     for (name, bytes) in inputs() {
+        let s = Staged::new(&bytes);
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
         group.bench_function("decode", |b| {
             b.iter(|| decode(black_box(&bytes), FrameChoice::Middle).unwrap())
         });
-        let source = decode(&bytes, FrameChoice::Middle).unwrap();
         group.bench_function("window", |b| {
-            b.iter(|| window::apply(black_box(&source), Windowing::FromFile))
+            b.iter(|| window::apply(black_box(&s.source), Windowing::FromFile))
         });
         group.bench_function("window_percentile", |b| {
-            b.iter(|| window::apply(black_box(&source), Windowing::MICROSOFT_PERCENTILES))
+            b.iter(|| window::apply(black_box(&s.source), Windowing::MICROSOFT_PERCENTILES))
         });
-        let (eight, _) = window::apply(&source, Windowing::FromFile);
         group.bench_function("resize", |b| {
-            b.iter(|| {
-                resize::to_model_size(
-                    black_box(&eight),
-                    source.width,
-                    source.height,
-                    source.channels,
-                    Fit::Stretch,
-                )
-                .unwrap()
-            })
+            b.iter(|| resize_stage(&s.source, black_box(&s.eight)))
         });
-        let small = resize::to_model_size(
-            &eight,
-            source.width,
-            source.height,
-            source.channels,
-            Fit::Stretch,
-        )
-        .unwrap();
         group.bench_function("encode_png", |b| {
-            b.iter(|| {
-                encode::png(
-                    black_box(&small),
-                    SIDE,
-                    SIDE,
-                    source.channels,
-                    PngCompression::default(),
-                )
-                .unwrap()
-            })
+            b.iter(|| encode_stage(&s.source, black_box(&s.small), PngCompression::default()))
         });
-        let png = encode::png(
-            &small,
-            SIDE,
-            SIDE,
-            source.channels,
-            PngCompression::default(),
-        )
-        .unwrap();
-        group.bench_function("base64", |b| b.iter(|| encode::base64(black_box(&png))));
+        group.bench_function("base64", |b| b.iter(|| encode::base64(black_box(&s.png))));
         group.bench_function("whole_chain", |b| {
             b.iter(|| prepare(black_box(&bytes), PrepareOptions::default()).unwrap())
         });
@@ -114,25 +121,8 @@ fn median_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
 fn summary() {
     println!("\n== pipeline summary (median of 9 runs) ==");
     for (name, bytes) in inputs() {
-        let source = decode(&bytes, FrameChoice::Middle).unwrap();
-        let (eight, applied) = window::apply(&source, Windowing::FromFile);
-        let small = resize::to_model_size(
-            &eight,
-            source.width,
-            source.height,
-            source.channels,
-            Fit::Stretch,
-        )
-        .unwrap();
-        let png = encode::png(
-            &small,
-            SIDE,
-            SIDE,
-            source.channels,
-            PngCompression::default(),
-        )
-        .unwrap();
-        let b64 = encode::base64(&png);
+        let s = Staged::new(&bytes);
+        let b64 = encode::base64(&s.png);
         let ms = [
             (
                 "decode",
@@ -140,72 +130,46 @@ fn summary() {
             ),
             (
                 "window",
-                median_ms(9, || window::apply(&source, Windowing::FromFile)),
+                median_ms(9, || window::apply(&s.source, Windowing::FromFile)),
             ),
-            (
-                "resize",
-                median_ms(9, || {
-                    resize::to_model_size(
-                        &eight,
-                        source.width,
-                        source.height,
-                        source.channels,
-                        Fit::Stretch,
-                    )
-                    .unwrap()
-                }),
-            ),
+            ("resize", median_ms(9, || resize_stage(&s.source, &s.eight))),
             (
                 "encode",
                 median_ms(9, || {
-                    encode::png(
-                        &small,
-                        SIDE,
-                        SIDE,
-                        source.channels,
-                        PngCompression::default(),
-                    )
-                    .unwrap()
+                    encode_stage(&s.source, &s.small, PngCompression::default())
                 }),
             ),
-            ("base64", median_ms(9, || encode::base64(&png))),
+            ("base64", median_ms(9, || encode::base64(&s.png))),
         ];
         let total: f64 = ms.iter().map(|(_, t)| t).sum();
-        println!(
-            "{name}: {}×{}×{} → 512²×{} ({applied})",
-            source.width, source.height, source.channels, source.channels
-        );
+        let (w, h, c) = (s.source.width, s.source.height, s.source.channels);
+        println!("{name}: {w}×{h}×{c} → 512²×{c} ({})", s.applied);
         for (stage, t) in ms {
             println!("  {stage:<7} {t:8.2} ms");
         }
         println!(
             "  total   {total:8.2} ms; file {} bytes → PNG {} bytes, base64 {} bytes = {:.2} % of the file on the wire",
             bytes.len(),
-            png.len(),
+            s.png.len(),
             b64.len(),
             100.0 * b64.len() as f64 / bytes.len() as f64
         );
         println!("  PNG compression on this image (bytes, ms; ratio against Fast):");
         let fast_ms = median_ms(9, || {
-            encode::png(&small, SIDE, SIDE, source.channels, PngCompression::Fast).unwrap()
+            encode_stage(&s.source, &s.small, PngCompression::Fast)
         });
-        let fast_bytes = encode::png(&small, SIDE, SIDE, source.channels, PngCompression::Fast)
-            .unwrap()
-            .len();
+        let fast_bytes = encode_stage(&s.source, &s.small, PngCompression::Fast).len();
         for level in [
             PngCompression::Fast,
             PngCompression::Balanced,
             PngCompression::High,
         ] {
-            let bytes = encode::png(&small, SIDE, SIDE, source.channels, level)
-                .unwrap()
-                .len();
-            let t = median_ms(9, || {
-                encode::png(&small, SIDE, SIDE, source.channels, level).unwrap()
-            });
+            let size = encode_stage(&s.source, &s.small, level).len();
+            let t = median_ms(9, || encode_stage(&s.source, &s.small, level));
+            let label = format!("{level:?}");
             println!(
-                "    {level:<9?} {bytes:>8} bytes ({:5.3}×)  {t:7.2} ms ({:5.2}×)",
-                bytes as f64 / fast_bytes as f64,
+                "    {label:<9} {size:>8} bytes ({:5.3}×)  {t:7.2} ms ({:5.2}×)",
+                size as f64 / fast_bytes as f64,
                 t / fast_ms
             );
         }

@@ -333,3 +333,21 @@ fn frame_out_of_range_is_explained() {
         }
     );
 }
+
+#[test]
+fn rle_segment_that_unpacks_short_is_an_error_not_a_panic() {
+    // Found by `cargo fuzz run decode` on a mutated MR_small_RLE: when a segment unpacks
+    // to fewer bytes than the image has pixels, dicom-rs's RLE decoder indexed past its
+    // buffer. Here segment 1 is made to start 6 bytes after segment 0.
+    let mut bytes = read("dicom/MR_small_RLE.dcm");
+    let header = [2u8, 0, 0, 0, 64, 0, 0, 0];
+    let at = bytes
+        .windows(8)
+        .position(|w| w == header)
+        .expect("the RLE header: 2 segments, the first at 64");
+    bytes[at + 8..at + 12].copy_from_slice(&70u32.to_le_bytes());
+    let Err(err) = decode(&bytes, FrameChoice::default()) else {
+        panic!("a short RLE segment must not decode")
+    };
+    assert!(err.to_string().contains("segment 0 unpacks to"), "{err}");
+}

@@ -345,23 +345,19 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
     let photometric =
         text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
     let monochrome = photometric.starts_with("MONOCHROME");
-    let pixels = obj
-        .decode_pixel_data_frame(frame)
-        .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
-    let (channels, samples) = if monochrome {
-        let options = ConvertOptions::new()
-            .with_modality_lut(ModalityLutOption::Default)
-            .with_voi_lut(VoiLutOption::Identity);
-        let values: Vec<f32> = pixels
-            .to_vec_frame_with_options(0, &options)
-            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
-        (1u8, Samples::F32(values))
-    } else {
-        let image = pixels
-            .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
-            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
-        rgb_or_gray(image.to_rgb8().into_raw())
-    };
+    // Third-party decoders on hostile bytes: the guard above stops the failures fuzzing
+    // found; should another decoder still panic, natively it becomes this file's error
+    // instead of ending the whole batch. (In wasm a panic aborts; the app isolates
+    // decoding in a worker for that reason.)
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pixel_samples(&obj, frame, monochrome)
+    }))
+    .unwrap_or_else(|_| {
+        Err(DecodeError::DicomPixels(
+            "the pixel data decoder failed on this file".into(),
+        ))
+    });
+    let (channels, samples) = decoded?;
     let expected = columns as usize * rows as usize * usize::from(channels);
     let got = match &samples {
         Samples::U8(v) => v.len(),
@@ -403,6 +399,31 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
         monochrome1: photometric == "MONOCHROME1",
         file_window,
         info,
+    })
+}
+
+/// The frame's samples: modality values as f32 for monochrome, 8-bit RGB otherwise.
+fn pixel_samples(
+    obj: &DefaultDicomObject,
+    frame: u32,
+    monochrome: bool,
+) -> Result<(u8, Samples), DecodeError> {
+    let pixels = obj
+        .decode_pixel_data_frame(frame)
+        .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+    Ok(if monochrome {
+        let options = ConvertOptions::new()
+            .with_modality_lut(ModalityLutOption::Default)
+            .with_voi_lut(VoiLutOption::Identity);
+        let values: Vec<f32> = pixels
+            .to_vec_frame_with_options(0, &options)
+            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+        (1u8, Samples::F32(values))
+    } else {
+        let image = pixels
+            .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
+            .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+        rgb_or_gray(image.to_rgb8().into_raw())
     })
 }
 

@@ -8,6 +8,13 @@
 //! runs past the end of its file or container, so what dicom-rs then allocates is bounded
 //! by the file's size. Deflated data sets are compressed and cannot be walked; they are
 //! left to dicom-rs.
+//!
+//! RLE frames get one more check, because fuzzing found that dicom-rs's RLE decoder
+//! indexes past its buffer (a panic, which in wasm aborts the whole module) when a
+//! segment decodes to fewer bytes than the image has pixels: each frame's segment table
+//! must be consistent and each segment must unpack to at least rows × columns bytes.
+
+use std::cell::Cell;
 
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const MAX_DEPTH: u32 = 32;
@@ -15,13 +22,23 @@ const ITEM: (u16, u16) = (0xFFFE, 0xE000);
 const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
 const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
 const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// Image attributes read on the way, for the RLE check.
+#[derive(Default)]
+struct Geometry {
+    rows: Cell<u16>,
+    columns: Cell<u16>,
+    samples_per_pixel: Cell<u16>,
+    bits_allocated: Cell<u16>,
+}
 
 /// Checks the file that starts at its `DICM` magic (preamble already skipped).
 pub fn check_lengths(file: &[u8]) -> Result<(), String> {
     let meta = Walker {
         bytes: file,
         explicit: true,
-        big_endian: false,
+        ..Walker::default()
     };
     let mut pos = 4;
     let mut transfer_syntax = String::new();
@@ -35,31 +52,30 @@ pub fn check_lengths(file: &[u8]) -> Result<(), String> {
         }
         pos = value.end;
     }
-    let data = match transfer_syntax.as_str() {
+    let (explicit, big_endian) = match transfer_syntax.as_str() {
         "1.2.840.10008.1.2.1.99" => return Ok(()),
-        "1.2.840.10008.1.2" => Walker {
-            bytes: file,
-            explicit: false,
-            big_endian: false,
-        },
-        "1.2.840.10008.1.2.2" => Walker {
-            bytes: file,
-            explicit: true,
-            big_endian: true,
-        },
-        _ => Walker {
-            bytes: file,
-            explicit: true,
-            big_endian: false,
-        },
+        "1.2.840.10008.1.2" => (false, false),
+        "1.2.840.10008.1.2.2" => (true, true),
+        _ => (true, false),
+    };
+    let rle = transfer_syntax == RLE_LOSSLESS;
+    let data = Walker {
+        bytes: file,
+        explicit,
+        big_endian,
+        rle,
+        ..Walker::default()
     };
     data.elements(pos, file.len(), false, 0).map(|_| ())
 }
 
+#[derive(Default)]
 struct Walker<'a> {
     bytes: &'a [u8],
     explicit: bool,
     big_endian: bool,
+    rle: bool,
+    geometry: Geometry,
 }
 
 impl Walker<'_> {
@@ -193,6 +209,18 @@ impl Walker<'_> {
                 continue;
             }
             let value = self.value_range(tag, start, len, end)?;
+            if depth == 0 && value.len() == 2 {
+                let field = match tag {
+                    (0x0028, 0x0002) => Some(&self.geometry.samples_per_pixel),
+                    (0x0028, 0x0010) => Some(&self.geometry.rows),
+                    (0x0028, 0x0011) => Some(&self.geometry.columns),
+                    (0x0028, 0x0100) => Some(&self.geometry.bits_allocated),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    field.set(self.u16(value.start));
+                }
+            }
             if self.is_sequence(pos, &value) {
                 self.items(value.start, value.end, false, depth)?;
             }
@@ -238,11 +266,20 @@ impl Walker<'_> {
 
     /// Encapsulated pixel data: fragments up to the sequence delimiter.
     fn fragments(&self, mut pos: usize, end: usize) -> Result<usize, String> {
+        let mut index = 0;
         while pos + 8 <= end {
             let (tag, len) = (self.tag(pos), self.u32(pos + 4));
             match tag {
                 SEQUENCE_END => return Ok(pos + 8),
-                ITEM => pos = self.value_range(tag, pos + 8, len, end)?.end,
+                ITEM => {
+                    let value = self.value_range(tag, pos + 8, len, end)?;
+                    // The first item is the basic offset table; each later one a frame.
+                    if self.rle && index > 0 {
+                        self.check_rle_frame(index, &self.bytes[value.clone()])?;
+                    }
+                    index += 1;
+                    pos = value.end;
+                }
                 other => {
                     return Err(format!(
                         "expected a pixel data fragment at byte {pos}, found {}",
@@ -253,6 +290,73 @@ impl Walker<'_> {
         }
         Err("the encapsulated pixel data has no end delimiter".into())
     }
+}
+
+impl Walker<'_> {
+    fn check_rle_frame(&self, frame: usize, fragment: &[u8]) -> Result<(), String> {
+        let g = &self.geometry;
+        let pixels = usize::from(g.rows.get()) * usize::from(g.columns.get());
+        let expected = usize::from(g.samples_per_pixel.get().max(1))
+            * usize::from(g.bits_allocated.get().div_ceil(8).max(1));
+        if fragment.len() < 64 {
+            return Err(format!(
+                "RLE frame {frame} is {} bytes, shorter than its 64-byte header",
+                fragment.len()
+            ));
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([
+                fragment[i],
+                fragment[i + 1],
+                fragment[i + 2],
+                fragment[i + 3],
+            ]) as usize
+        };
+        let segments = word(0);
+        if segments != expected {
+            return Err(format!(
+                "RLE frame {frame} has {segments} segments, the image needs {expected}"
+            ));
+        }
+        let mut offsets: Vec<usize> = (0..segments).map(|i| word(4 + 4 * i)).collect();
+        offsets.push(fragment.len());
+        for (i, pair) in offsets.windows(2).enumerate() {
+            if pair[0] < 64 || pair[0] > pair[1] {
+                return Err(format!(
+                    "RLE frame {frame}: segment {i} has an impossible offset {}",
+                    pair[0]
+                ));
+            }
+            let unpacked = packbits_len(&fragment[pair[0]..pair[1]], pixels);
+            if unpacked < pixels {
+                return Err(format!("RLE frame {frame}: segment {i} unpacks to {unpacked} bytes, the image has {pixels} pixels"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many bytes a PackBits segment unpacks to, counting up to `want`.
+fn packbits_len(segment: &[u8], want: usize) -> usize {
+    let (mut i, mut out) = (0, 0);
+    while i < segment.len() && out < want {
+        let n = segment[i] as i8;
+        i += 1;
+        match n {
+            0.. => {
+                let literal = (n as usize + 1).min(segment.len() - i);
+                out += literal;
+                i += literal;
+            }
+            -128 => {}
+            _ if i < segment.len() => {
+                out += (1 - isize::from(n)) as usize;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 fn show((group, element): (u16, u16)) -> String {
@@ -318,6 +422,21 @@ mod tests {
         let data = [0x08, 0x00, 0x60, 0x00, 0xFF, 0xFF, 0xFF, 0x0F, b'C', b'T'];
         let err = check_lengths(&file("1.2.840.10008.1.2", &data)).unwrap_err();
         assert!(err.starts_with("element (0008,0060) declares"), "{err}");
+    }
+
+    #[test]
+    fn packbits_lengths() {
+        // 2 literal bytes, then a run of 3, then a no-op, then a literal cut short.
+        assert_eq!(
+            packbits_len(&[1, 7, 8, 0xFE, 9, 0x80, 5, 1], 100),
+            2 + 3 + 1
+        );
+        assert_eq!(packbits_len(&[0x81, 0], 100), 128);
+        assert_eq!(
+            packbits_len(&[0x81, 0, 0x81, 0], 10),
+            128,
+            "stops counting once enough"
+        );
     }
 
     #[test]
