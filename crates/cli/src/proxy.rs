@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use medinsight_core::endpoint_info::{EndpointInfo, EndpointKind, ENDPOINT_INFO_PATH, SCORE_PATH};
+use medinsight_core::error_chain;
 use reqwest::Url;
 
 use crate::cli::ProxyArgs;
@@ -217,18 +218,6 @@ fn passed_back(upstream: &reqwest::header::HeaderMap) -> HeaderMap {
         }
     }
     out
-}
-
-/// The error and its causes, e.g. "error sending request: connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

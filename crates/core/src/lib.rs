@@ -16,3 +16,20 @@ pub mod wire;
 
 /// Width of every MedImageInsight embedding, image or text.
 pub const EMBEDDING_DIM: usize = 1024;
+
+/// An error and its causes in one line ("decoding failed: frame 2: short read"), each
+/// cause added only when it says something the line does not already: libraries such as
+/// dicom-rs and reqwest nest the useful part several sources deep.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -21,6 +21,8 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use serde::Serialize;
 
+use crate::error_chain;
+
 /// Longest side accepted, in pixels.
 pub const MAX_SIDE: u32 = 16_384;
 /// Most samples (pixels × channels) of one frame accepted: 64 Mi, i.e. 256 MiB as f32.
@@ -425,21 +427,6 @@ fn pixel_samples(
             .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
         rgb_or_gray(image.to_rgb8().into_raw())
     })
-}
-
-/// The error and its causes in one line: dicom-rs nests the useful part.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s = s.to_string();
-        if !text.contains(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        source = source.and_then(|x| x.source());
-    }
-    text
 }
 
 #[cfg(test)]
