@@ -351,3 +351,62 @@ fn rle_segment_that_unpacks_short_is_an_error_not_a_panic() {
     };
     assert!(err.to_string().contains("segment 0 unpacks to"), "{err}");
 }
+
+#[test]
+fn multi_frame_dicom_uses_the_chosen_frame() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+
+    // MR_small made into 3 frames: frame k holds the original values + 1000·k.
+    let bytes = read("dicom/MR_small.dcm");
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .from_reader(&bytes[128..])
+        .unwrap();
+    let original: Vec<u16> = obj
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_multi_int::<u16>()
+        .unwrap();
+    let frames: Vec<u16> = (0..3u16)
+        .flat_map(|k| original.iter().map(move |v| v + 1000 * k))
+        .collect();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(frames.into()),
+    ));
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from("3"),
+    ));
+    let mut multi = Vec::new();
+    obj.write_all(&mut multi).unwrap();
+
+    let single = f32s(&decode(&bytes, FrameChoice::First).unwrap().samples);
+    for (choice, k) in [
+        (FrameChoice::First, 0u32),
+        (FrameChoice::Middle, 1),
+        (FrameChoice::Index(2), 2),
+    ] {
+        let source = decode(&multi, choice).unwrap();
+        assert_eq!(
+            (source.info.frames, source.info.frame),
+            (3, k),
+            "{choice:?}"
+        );
+        let expected: Vec<f32> = single.iter().map(|v| v + 1000.0 * k as f32).collect();
+        assert_eq!(
+            f32s(&source.samples),
+            expected,
+            "{choice:?} must give frame {k}"
+        );
+    }
+    assert_eq!(
+        decode(&multi, FrameChoice::Index(3)).unwrap_err(),
+        DecodeError::NoSuchFrame {
+            frame: 3,
+            frames: 3
+        }
+    );
+}
