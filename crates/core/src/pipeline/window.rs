@@ -212,6 +212,9 @@ pub fn percentiles(samples: &Samples, low: f32, high: f32) -> (f64, f64) {
         }
         Samples::U8(_) => (0.0, 0.0),
         Samples::F32(v) => {
+            if let Some(p) = integer_percentiles(v, low, high) {
+                return p;
+            }
             let mut values: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
             if values.is_empty() {
                 return (0.0, 0.0);
@@ -219,6 +222,45 @@ pub fn percentiles(samples: &Samples, low: f32, high: f32) -> (f64, f64) {
             (percentile(&mut values, low), percentile(&mut values, high))
         }
     }
+}
+
+/// Most distinct values a counting histogram may span (a few MB of counts).
+const MAX_HISTOGRAM_SPAN: f32 = (1 << 20) as f32;
+
+/// Percentiles by counting, for samples that are all integers within a modest range:
+/// what 10–16-bit DICOM pixels are after an integer rescale. Exact, and linear in the
+/// number of samples; `None` for anything else (the sorting path then applies).
+fn integer_percentiles(values: &[f32], low: f32, high: f32) -> Option<(f64, f64)> {
+    let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &x in values {
+        if x.fract() != 0.0 {
+            return None; // also NaN and ±infinity
+        }
+        min = min.min(x);
+        max = max.max(x);
+    }
+    if values.is_empty() || max - min >= MAX_HISTOGRAM_SPAN {
+        return None;
+    }
+    let mut counts = vec![0usize; (max - min) as usize + 1];
+    values.iter().for_each(|&x| counts[(x - min) as usize] += 1);
+    let n = values.len();
+    // The k-th smallest value (0-based), walking the cumulative counts once per call.
+    let kth = |k: usize| {
+        let mut seen = 0;
+        let bin = counts.iter().position(|&c| {
+            seen += c;
+            seen > k
+        });
+        f64::from(min) + bin.unwrap_or(counts.len() - 1) as f64
+    };
+    let at = |p: f32| {
+        let rank = f64::from(p) / 100.0 * (n - 1) as f64;
+        let k = rank.floor() as usize;
+        let (lo, hi) = (kth(k), kth((k + 1).min(n - 1)));
+        lo + (rank - k as f64) * (hi - lo)
+    };
+    Some((at(low), at(high)))
 }
 
 fn percentile(values: &mut [f32], p: f32) -> f64 {
@@ -265,7 +307,20 @@ mod tests {
         assert_eq!(percentiles(&s, 2.5, 100.0), (0.25, 10.0));
         let s = Samples::F32(vec![f32::NAN, 3.0, 1.0, 2.0]);
         assert_eq!(percentiles(&s, 50.0, 50.0), (2.0, 2.0));
-        // The byte histogram agrees with the sorting path.
+        // The counting paths agree with the sorting path.
+        let ints: Vec<f32> = (0..5000u32)
+            .map(|i| (i * 7919 % 4093) as f32 - 1024.0)
+            .collect();
+        let halves: Vec<f32> = ints.iter().map(|x| x + 0.5).collect();
+        for (lo, hi) in [(0.0, 100.0), (1.0, 99.0), (2.5, 97.5)] {
+            let counted = percentiles(&Samples::F32(ints.clone()), lo, hi);
+            let shifted = percentiles(&Samples::F32(halves.clone()), lo, hi);
+            assert!(
+                integer_percentiles(&ints, lo, hi).is_some()
+                    && integer_percentiles(&halves, lo, hi).is_none()
+            );
+            assert_eq!((counted.0 + 0.5, counted.1 + 0.5), shifted, "{lo}–{hi}");
+        }
         let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
         let floats = Samples::F32(bytes.iter().map(|&b| f32::from(b)).collect());
         for (lo, hi) in [(0.0, 100.0), (1.0, 99.0), (0.5, 99.5), (33.3, 66.6)] {
