@@ -192,23 +192,9 @@ pub fn percentiles(samples: &Samples, low: f32, high: f32) -> (f64, f64) {
         // Bytes: a 256-bin histogram gives the same order statistics without sorting
         // (a 3000² RGB photo: 27 M samples).
         Samples::U8(v) if !v.is_empty() => {
-            let mut counts = [0usize; 256];
+            let mut counts = vec![0usize; 256];
             v.iter().for_each(|&x| counts[usize::from(x)] += 1);
-            let kth = |k: usize| {
-                let mut seen = 0;
-                counts.iter().position(|&c| {
-                    seen += c;
-                    seen > k
-                })
-            };
-            let at = |p: f32| {
-                let rank = f64::from(p) / 100.0 * (v.len() - 1) as f64;
-                let k = rank.floor() as usize;
-                let lo = kth(k).unwrap_or(255) as f64;
-                let hi = kth((k + 1).min(v.len() - 1)).unwrap_or(255) as f64;
-                lo + (rank - k as f64) * (hi - lo)
-            };
-            (at(low), at(high))
+            counted_percentiles(&counts, 0.0, v.len(), low, high)
         }
         Samples::U8(_) => (0.0, 0.0),
         Samples::F32(v) => {
@@ -244,15 +230,26 @@ fn integer_percentiles(values: &[f32], low: f32, high: f32) -> Option<(f64, f64)
     }
     let mut counts = vec![0usize; (max - min) as usize + 1];
     values.iter().for_each(|&x| counts[(x - min) as usize] += 1);
-    let n = values.len();
-    // The k-th smallest value (0-based), walking the cumulative counts once per call.
+    Some(counted_percentiles(
+        &counts,
+        f64::from(min),
+        values.len(),
+        low,
+        high,
+    ))
+}
+
+/// Percentiles, interpolated as numpy does, of `n` samples whose histogram is `counts`
+/// with bin `i` holding the value `base + i`.
+fn counted_percentiles(counts: &[usize], base: f64, n: usize, low: f32, high: f32) -> (f64, f64) {
+    // The k-th smallest value (0-based), walking the cumulative counts.
     let kth = |k: usize| {
         let mut seen = 0;
         let bin = counts.iter().position(|&c| {
             seen += c;
             seen > k
         });
-        f64::from(min) + bin.unwrap_or(counts.len() - 1) as f64
+        base + bin.unwrap_or(counts.len() - 1) as f64
     };
     let at = |p: f32| {
         let rank = f64::from(p) / 100.0 * (n - 1) as f64;
@@ -260,7 +257,7 @@ fn integer_percentiles(values: &[f32], low: f32, high: f32) -> Option<(f64, f64)
         let (lo, hi) = (kth(k), kth((k + 1).min(n - 1)));
         lo + (rank - k as f64) * (hi - lo)
     };
-    Some((at(low), at(high)))
+    (at(low), at(high))
 }
 
 fn percentile(values: &mut [f32], p: f32) -> f64 {
