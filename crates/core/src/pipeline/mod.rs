@@ -18,8 +18,6 @@ pub mod resize;
 mod wasm_libc;
 pub mod window;
 
-use serde::Serialize;
-
 pub use decode::{decode, DecodeError, FrameChoice, Source, SourceInfo};
 pub use encode::{EncodeError, PngCompression};
 pub use resize::{Fit, ResizeError, SIDE};
@@ -63,24 +61,6 @@ pub enum PrepareError {
     Resize(#[from] ResizeError),
     #[error(transparent)]
     Encode(#[from] EncodeError),
-}
-
-/// Summary of a prepared image for lists and logs.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PreparedSummary<'a> {
-    pub source: &'a SourceInfo,
-    pub window: &'a AppliedWindow,
-    pub png_bytes: usize,
-}
-
-impl Prepared {
-    pub fn summary(&self) -> PreparedSummary<'_> {
-        PreparedSummary {
-            source: &self.source,
-            window: &self.window,
-            png_bytes: self.png.len(),
-        }
-    }
 }
 
 /// Runs the whole pipeline on a file's bytes.
