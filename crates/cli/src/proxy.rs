@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use medinsight_core::endpoint_info::{EndpointInfo, EndpointKind, ENDPOINT_INFO_PATH, SCORE_PATH};
@@ -22,7 +22,7 @@ use medinsight_core::error_chain;
 use reqwest::Url;
 
 use crate::cli::ProxyArgs;
-use crate::serve::{serve, ServeError};
+use crate::serve::{json_error as error, serve, ServeError};
 use crate::static_files::{self, StaticFilesError};
 
 /// The environment variable holding the endpoint's key.
@@ -148,10 +148,6 @@ pub async fn run(args: ProxyArgs) -> Result<(), ProxyError> {
     tracing::info!(upstream = %args.upstream, "forwarding /score");
     serve(args.listen, router).await?;
     Ok(())
-}
-
-fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(serde_json::json!({ "message": message }))).into_response()
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {

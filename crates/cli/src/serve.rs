@@ -7,7 +7,10 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use medinsight_core::wire::ErrorBody;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,12 @@ pub async fn serve(addr: SocketAddr, app: Router) -> Result<(), ServeError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServeError::Serve)
+}
+
+/// An error answer as both servers write it: `{"message": …}` with `status`.
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let message = message.into();
+    (status, Json(ErrorBody { message: &message })).into_response()
 }
 
 async fn shutdown_signal() {

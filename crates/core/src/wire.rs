@@ -683,7 +683,8 @@ pub fn parse_request(body: &[u8]) -> Result<ScoreRequest, RequestError> {
     })
 }
 
-/// The JSON body of an error as the emulator writes it: `{"message": …}`.
+/// The JSON body of an error as `medinsight emulate` and `medinsight proxy` write it:
+/// `{"message": …}`, which [`parse_response`] reads back as [`ResponseError::Service`].
 #[derive(Serialize)]
 pub struct ErrorBody<'a> {
     pub message: &'a str,

@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cli::EmulateArgs;
-use crate::serve::{serve, ServeError};
+use crate::serve::{json_error as error, serve, ServeError};
 use crate::static_files::{self, StaticFilesError};
 use embed::{EmbedError, Embedder};
 use faults::{Fault, FaultPlan};
@@ -106,14 +106,6 @@ pub async fn run(args: EmulateArgs) -> Result<(), EmulateError> {
     tracing::warn!("emulator: vectors are deterministic stand-ins, not from a medical model");
     serve(args.listen, router).await?;
     Ok(())
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "message": message.into() })),
-    )
-        .into_response()
 }
 
 async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
