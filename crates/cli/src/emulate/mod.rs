@@ -144,9 +144,11 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
     let timeout = Duration::from_millis(emu.args.request_timeout_ms);
     if delay > timeout || draw.fault == Some(Fault::Timeout) {
         tokio::time::sleep(delay.min(timeout)).await;
+        // Only an injected 408 is a fault; latency over the timeout is the real thing.
+        let injected = draw.fault == Some(Fault::Timeout);
         emu.stats
             .faults
-            .fetch_add(u64::from(draw.fault.is_some()), Ordering::Relaxed);
+            .fetch_add(u64::from(injected), Ordering::Relaxed);
         return error(
             StatusCode::REQUEST_TIMEOUT,
             format!(
