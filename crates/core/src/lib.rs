@@ -8,9 +8,14 @@
 pub mod batching;
 #[cfg(feature = "clip")]
 pub mod clip_text;
+pub mod colormap;
 pub mod endpoint_info;
+pub mod evaluation;
+pub mod export;
 pub mod pipeline;
+pub mod prompt;
 pub mod retry;
+pub mod settings;
 pub mod similarity;
 pub mod wire;
 
@@ -32,4 +37,24 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A 64-bit FNV-1a fingerprint of bytes: tells the app whether what it would send now
+/// (an image's base64, a prompt) is what it sent before, so a re-run skips it. Not for
+/// security: a collision would only skip one re-embedding.
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fingerprint_is_fnv1a() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(super::fingerprint(b""), 0xcbf29ce484222325);
+        assert_eq!(super::fingerprint(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(super::fingerprint(b"foobar"), 0x85944171f73967e8);
+    }
 }

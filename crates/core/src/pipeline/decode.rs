@@ -19,7 +19,7 @@ use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder, VoiLutOption};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error_chain;
 
@@ -29,7 +29,8 @@ pub const MAX_SIDE: u32 = 16_384;
 pub const MAX_SAMPLES: u64 = 64 * 1024 * 1024;
 
 /// Which frame of a multi-frame DICOM to use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FrameChoice {
     First,
     /// The middle frame (index `frames / 2`): for a cine or a volume, the most typical.
@@ -62,7 +63,7 @@ pub struct Source {
 }
 
 /// What the user sees about the source file. Stays in the browser: none of it is sent.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceInfo {
     /// "DICOM", "PNG", "JPEG", …
     pub format: String,

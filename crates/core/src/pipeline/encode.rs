@@ -21,7 +21,8 @@ use base64::Engine;
 /// `Balanced` sends about 10 % more photos per second than `Fast` while still encoding
 /// ~17 a second per core. `High` costs up to 3× `Balanced`'s time for at most 4 % fewer
 /// bytes. Hence `Balanced` is the default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PngCompression {
     Fast,
     #[default]

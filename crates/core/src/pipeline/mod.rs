@@ -24,7 +24,7 @@ pub use resize::{Fit, ResizeError, SIDE};
 pub use window::{AppliedWindow, Windowing};
 
 /// How to prepare an image. Every field has the default a user would pick first.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrepareOptions {
     /// Default [`Windowing::FromFile`]: the DICOM window when the file has one, 8-bit
     /// pixels as they are, otherwise the 1st–99th percentile clip.

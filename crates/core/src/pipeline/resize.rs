@@ -17,7 +17,8 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 pub const SIDE: u32 = 512;
 
 /// How a non-square image fills the square.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Fit {
     /// Scale each axis to 512 (aspect not kept), as the service does.
     #[default]

@@ -10,12 +10,13 @@
 //! pixels as they are, and falls back to the percentile clip otherwise. MONOCHROME1 is
 //! inverted after windowing, so bone is bright.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::decode::{Samples, Source};
 
 /// How to map a source's values to 0–255.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Windowing {
     /// The file's Window Center/Width (DICOM); 8-bit pixels unchanged; otherwise the
     /// 1st–99th percentile clip. The default.
@@ -39,7 +40,7 @@ impl Windowing {
 }
 
 /// Which rule produced the 8-bit values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WindowKind {
     /// 8-bit pixels kept as they were.
@@ -52,7 +53,7 @@ pub enum WindowKind {
 }
 
 /// The window actually applied, in the source's units, for users to see and reuse.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppliedWindow {
     pub kind: WindowKind,
     pub center: f64,
