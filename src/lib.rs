@@ -1,11 +1,22 @@
 //! MedImageInsight Explorer, the browser app: a Leptos client-side app compiled to
 //! WebAssembly.
 //!
-//! Components live one per file under [`ui`], named after what the user sees. The only
-//! modules that call browser APIs are the small ones at this level ([`endpoint_client`]);
+//! Components live one per file under [`ui`], named after what the user sees. Browser
+//! APIs are called only from the small modules at this level ([`browser`], [`files`],
+//! [`score_client`], [`endpoint_client`], [`prepare_pool`]); the state is [`session`],
+//! the work is [`preparation`] (in Web Workers, [`prepare_worker`]) and [`run`];
 //! everything that can be computed without a browser lives in `medinsight-core`.
 
+pub mod browser;
 pub mod endpoint_client;
+pub mod files;
+pub mod preparation;
+pub mod prepare_pool;
+pub mod prepare_worker;
+pub mod run;
+pub mod score_client;
+pub mod session;
+pub mod tokens;
 pub mod ui;
 
 pub use ui::app::App;

@@ -72,3 +72,50 @@ async fn status_line_explains_a_server_without_endpoint_info() {
     );
     assert_eq!(status.get_attribute("data-state").as_deref(), Some("error"));
 }
+
+#[wasm_bindgen_test]
+fn clip_tokens_are_counted_in_the_browser_as_natively() {
+    // The tokenizer's hasher needs the browser's random source (getrandom's wasm_js).
+    let short = medinsight_web::tokens::count("a b c");
+    assert_eq!(short.tokens, 3);
+    assert_eq!(short.cut, None);
+    let long = medinsight_web::tokens::count(&"lung ".repeat(80));
+    assert_eq!(long.tokens, 80);
+    assert_eq!(long.cut.as_deref(), Some("lung lung lung lung lung"));
+}
+
+#[wasm_bindgen_test]
+fn a_heatmap_is_painted_through_image_data() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement = document
+        .create_element("canvas")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let rgba = medinsight_core::colormap::matrix_rgba(&[1.0, 0.0, 0.5, 1.0], 0.0, 1.0);
+    medinsight_web::browser::paint(&canvas, 2, 2, &rgba).unwrap();
+    assert_eq!((canvas.width(), canvas.height()), (2, 2));
+    let context: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let back = context.get_image_data(0.0, 0.0, 2.0, 2.0).unwrap().data().0;
+    assert_eq!(back, rgba);
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_score_request_comes_back_with_its_status_and_message() {
+    // The test runner's server has no /score: a 404 (or 405) with its text, not a crash.
+    let answer = medinsight_web::score_client::post("/score", "blue", "{}".into(), 10)
+        .await
+        .expect("an answer");
+    assert!(
+        matches!(answer.status, 404 | 405),
+        "status {}",
+        answer.status
+    );
+    assert!(!answer.emulator);
+    assert!(!answer.message().is_empty());
+}

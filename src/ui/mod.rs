@@ -1,4 +1,19 @@
-//! The app's components, one per file, each named after what the user sees.
+//! The components, one per file, named after what the user sees.
 
 pub mod app;
+pub mod confusion_matrix;
+pub mod embedding_strip;
+pub mod embeddings_table;
+pub mod emulator_banner;
 pub mod endpoint_status;
+pub mod export_panel;
+pub mod gallery;
+pub mod image_inspector;
+pub mod image_loader;
+pub mod label_editor;
+pub mod prompt_builder;
+pub mod run_panel;
+pub mod settings_panel;
+pub mod similarity_heatmap;
+pub mod theme_toggle;
+pub mod zero_shot_view;

@@ -130,9 +130,14 @@ mod tests {
 
     #[test]
     fn round_trips_and_fills_missing_fields() {
-        let mut s = Settings::default();
-        s.deployment = "mii-v1".into();
-        s.run.in_flight = 5;
+        let s = Settings {
+            deployment: "mii-v1".into(),
+            run: RunOptions {
+                in_flight: 5,
+                ..RunOptions::default()
+            },
+            ..Settings::default()
+        };
         assert_eq!(Settings::from_json(&serde_json::to_string(&s).unwrap()), s);
         let old = Settings::from_json(r#"{"deployment":"blue","run":{"in_flight":2}}"#);
         assert_eq!(old.deployment, "blue");

@@ -247,3 +247,108 @@ impl Browser {
         let _ = self.client.close().await;
     }
 }
+
+/// A file of the shared test images (`../shared/testdata`, see its README).
+/// Canonical, because chromedriver refuses file paths with `..` in them.
+pub fn testdata(relative: &str) -> PathBuf {
+    let path = workspace_root().join("../shared/testdata").join(relative);
+    path.canonicalize().unwrap_or(path)
+}
+
+impl Browser {
+    /// Runs `script` (a function body that `return`s a JSON-able value) in the page.
+    pub async fn js<T: serde::de::DeserializeOwned>(&self, script: &str) -> Result<T> {
+        let value = self.client.execute(script, vec![]).await?;
+        serde_json::from_value(value.clone())
+            .with_context(|| format!("the page returned {value} for `{script}`"))
+    }
+
+    /// Waits until `script` returns true, failing with `what` and the last value of
+    /// `report` (a script whose result explains the state) after `timeout`.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        script: &str,
+        report: &str,
+    ) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            if self.js::<bool>(script).await? {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                let state: serde_json::Value = self.js(report).await.unwrap_or_default();
+                bail!("{what}: not true after {timeout:?}; page state: {state}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Chooses files with the page's file picker, as a user would.
+    pub async fn choose_files(&self, paths: &[PathBuf]) -> Result<()> {
+        let input = self
+            .client
+            .find(fantoccini::Locator::Css("input.file-input"))
+            .await?;
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        input.send_keys(&list.join("\n")).await?;
+        Ok(())
+    }
+
+    /// Clicks the element `css`.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .with_context(|| format!("no {css} on the page"))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {css}"))?;
+        Ok(())
+    }
+
+    /// Replaces the value of the input `css` and fires `input` and `change`, as typing
+    /// then leaving the field does (typing into a number field after `clear()` appends
+    /// to what the app writes back, so the value is set directly).
+    pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
+        let field = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .with_context(|| format!("no {css} on the page"))?;
+        self.client
+            .execute(
+                "const [el, v] = arguments; el.focus(); el.value = v;
+                 el.dispatchEvent(new Event('input', {bubbles: true}));
+                 el.dispatchEvent(new Event('change', {bubbles: true}));",
+                vec![serde_json::to_value(&field)?, serde_json::json!(value)],
+            )
+            .await?;
+        let now: String = self
+            .client
+            .execute(
+                "return arguments[0].value",
+                vec![serde_json::to_value(&field)?],
+            )
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        anyhow::ensure!(now == value, "{css} reads {now:?} after setting {value:?}");
+        Ok(())
+    }
+
+    /// The emulator's request counters, read through the page's own origin.
+    pub async fn emulator_stats(&self) -> Result<serde_json::Value> {
+        let value = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/emulator/stats').then(r => r.json()).then(done, e => done({error: String(e)}));",
+                vec![],
+            )
+            .await?;
+        Ok(value)
+    }
+}

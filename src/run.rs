@@ -1,0 +1,316 @@
+//! A run: everything not yet embedded goes to the endpoint in ordered batches, a few
+//! requests in flight, each retried with jittered backoff; every vector is put back on
+//! the image or label it belongs to.
+//!
+//! What is embedded already (same fingerprint) is skipped. A run first waits for
+//! images still being prepared. Cancel stops new requests (and pending retries); answers
+//! already on their way are kept. A bad key or a missing deployment stops the whole run
+//! with what to do; a model error (424) or exhausted retries fail only that batch's
+//! items, with the reason on each.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use medinsight_core::batching;
+use medinsight_core::retry::{decide, Decision, Failure};
+use medinsight_core::wire::{parse_response, ParseOptions, Row, ScoreRequest, ScoreResponse};
+
+use crate::score_client::{post, SendError};
+use crate::session::{Embedded, ImageItem, LabelItem, Progress, Session, Stage};
+
+#[derive(Clone, Copy)]
+enum Target {
+    Image(ImageItem),
+    Label(LabelItem),
+}
+
+struct Cell {
+    target: Target,
+    row: Row,
+    key: u64,
+}
+
+enum BatchOutcome {
+    Done(ScoreResponse),
+    Failed(Failure),
+    Cancelled,
+}
+
+/// Runs until everything is sent, failed or cancelled.
+pub async fn run(session: Session) {
+    let settings = session.settings.get_untracked();
+    session.cancel.set(false);
+    session.progress.set(Progress {
+        running: true,
+        started_ms: crate::browser::now_ms(),
+        ..Progress::default()
+    });
+
+    // Images still being prepared are part of this run.
+    loop {
+        let waiting = session.images.with_untracked(|v| {
+            v.iter()
+                .filter(|i| i.stage.get_untracked().is_pending_preparation())
+                .count()
+        });
+        if waiting == 0 || session.cancel.get_untracked() {
+            break;
+        }
+        session
+            .progress
+            .update(|p| p.note = Some(format!("Waiting for {waiting} image(s) to be prepared…")));
+        TimeoutFuture::new(100).await;
+    }
+    session.progress.update(|p| p.note = None);
+
+    let cells = pending_cells(session);
+    session.progress.update(|p| p.total = cells.len());
+    if cells.is_empty() {
+        session.progress.update(|p| {
+            p.note = Some("Nothing to send: every image and label is embedded already.".into())
+        });
+    }
+    let sizes: Vec<usize> = cells
+        .iter()
+        .map(|c| {
+            c.row.image.as_ref().map_or(0, String::len) + c.row.text.as_ref().map_or(0, String::len)
+        })
+        .collect();
+    let mut cells = cells.into_iter();
+    let queue: VecDeque<Vec<Cell>> = batching::plan(&sizes, settings.run.batch_limits())
+        .into_iter()
+        .map(|b| cells.by_ref().take(b.items.len()).collect())
+        .collect();
+    let queue = Rc::new(RefCell::new(queue));
+
+    let lanes = (0..settings.run.in_flight.max(1)).map(|_| {
+        let queue = queue.clone();
+        let settings = settings.clone();
+        async move {
+            loop {
+                if session.cancel.get_untracked() {
+                    return;
+                }
+                let Some(batch) = queue.borrow_mut().pop_front() else {
+                    return;
+                };
+                for c in &batch {
+                    if let Target::Image(i) = c.target {
+                        i.stage.set(Stage::Sending);
+                    }
+                }
+                let outcome = send(session, &settings, &batch).await;
+                apply(session, batch, outcome);
+            }
+        }
+    });
+    futures::future::join_all(lanes).await;
+
+    // Whatever a cancel left unsent goes back to ready.
+    for batch in queue.borrow_mut().drain(..) {
+        apply(session, batch, BatchOutcome::Cancelled);
+    }
+    session.progress.update(|p| {
+        p.running = false;
+        p.cancelling = false;
+        p.in_flight = 0;
+        p.finished_ms = Some(crate::browser::now_ms());
+        if session.cancel.get_untracked() && p.fatal.is_none() {
+            p.note = Some(format!(
+                "Cancelled: {} of {} embedded; run again to send the rest.",
+                p.embedded, p.total
+            ));
+        }
+    });
+}
+
+/// Images and labels whose current content is not embedded yet, images first.
+fn pending_cells(session: Session) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    session.images.with_untracked(|v| {
+        for &item in v {
+            let Some(p) = item.prepared.get_untracked() else {
+                continue;
+            };
+            if matches!(item.stage.get_untracked(), Stage::Queued | Stage::Preparing) {
+                continue;
+            }
+            let done =
+                item.embedding.with_untracked(|e| e.as_ref().map(|e| e.key)) == Some(p.fingerprint);
+            if !done {
+                cells.push(Cell {
+                    target: Target::Image(item),
+                    row: Row::image(p.base64.clone()),
+                    key: p.fingerprint,
+                });
+            }
+        }
+    });
+    session.labels.with_untracked(|v| {
+        for &label in v {
+            let text = label.text.get_untracked().trim().to_string();
+            if text.is_empty() {
+                continue;
+            }
+            let key = LabelItem::key(&text);
+            if label
+                .embedding
+                .with_untracked(|e| e.as_ref().map(|e| e.key))
+                != Some(key)
+            {
+                label.error.set(None);
+                cells.push(Cell {
+                    target: Target::Label(label),
+                    row: Row::text(text),
+                    key,
+                });
+            }
+        }
+    });
+    cells
+}
+
+/// Sends one batch, retrying as the policy says.
+async fn send(
+    session: Session,
+    settings: &medinsight_core::settings::Settings,
+    batch: &[Cell],
+) -> BatchOutcome {
+    let request = ScoreRequest {
+        rows: batch.iter().map(|c| c.row.clone()).collect(),
+        get_scaling_factor: true,
+    };
+    let body = request.to_body();
+    let policy = settings.run.retry_policy();
+    let mut attempt = 0;
+    loop {
+        if session.cancel.get_untracked() {
+            return BatchOutcome::Cancelled;
+        }
+        attempt += 1;
+        session.progress.update(|p| {
+            p.in_flight += 1;
+            p.requests += 1;
+        });
+        let sent = post(
+            &settings.endpoint_path,
+            &settings.deployment,
+            body.clone(),
+            settings.run.timeout_secs,
+        )
+        .await;
+        session.progress.update(|p| p.in_flight -= 1);
+        // (status for the retry decision, what to tell the user if it is the last)
+        let (status, message, retry_after) = match sent {
+            Ok(answer) => {
+                if answer.emulator {
+                    session.emulator.set(true);
+                }
+                if answer.status == 200 {
+                    match parse_response(&answer.body, &request, ParseOptions::default()) {
+                        Ok(response) => return BatchOutcome::Done(response),
+                        // A garbled answer is a passing fault of the service: retried.
+                        Err(e) => (500, format!("an unusable answer: {e}"), None),
+                    }
+                } else {
+                    (answer.status, answer.message(), answer.retry_after.clone())
+                }
+            }
+            Err(e @ SendError::Timeout(_)) => (408, e.to_string(), None),
+            Err(e @ SendError::Network(_)) => (0, e.to_string(), None),
+        };
+        match decide(
+            policy,
+            attempt,
+            status,
+            &message,
+            retry_after.as_deref(),
+            js_sys::Math::random(),
+        ) {
+            Decision::RetryAfterMs(ms) => {
+                session.progress.update(|p| p.retries += 1);
+                // Sleep in short steps so that a cancel is honoured at once.
+                let until = crate::browser::now_ms() + ms as f64;
+                while crate::browser::now_ms() < until {
+                    if session.cancel.get_untracked() {
+                        return BatchOutcome::Cancelled;
+                    }
+                    TimeoutFuture::new(50).await;
+                }
+            }
+            Decision::Stop(Failure::Exhausted { attempts, .. }) => {
+                return BatchOutcome::Failed(Failure::Exhausted {
+                    attempts,
+                    last: message,
+                })
+            }
+            Decision::Stop(failure) => return BatchOutcome::Failed(failure),
+        }
+    }
+}
+
+/// Puts a batch's outcome on its images and labels.
+fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
+    match outcome {
+        BatchOutcome::Done(response) => {
+            if let Some(s) = response.scaling_factor {
+                session.scaling_factor.set(Some(s.log()));
+            }
+            let n = batch.len();
+            for (row, cell) in batch.into_iter().enumerate() {
+                let vector = match cell.target {
+                    Target::Image(_) => response.images.get(row).cloned().flatten(),
+                    Target::Label(_) => response.texts.get(row).cloned().flatten(),
+                };
+                let Some(vector) = vector else { continue };
+                let embedded = Some(Embedded {
+                    vector: Arc::new(vector),
+                    key: cell.key,
+                });
+                match cell.target {
+                    Target::Image(i) => {
+                        i.embedding.set(embedded);
+                        i.stage.set(Stage::Embedded);
+                    }
+                    Target::Label(l) => l.embedding.set(embedded),
+                }
+            }
+            session.progress.update(|p| p.embedded += n);
+        }
+        BatchOutcome::Failed(failure) => {
+            let message = failure.to_string();
+            let n = batch.len();
+            for cell in batch {
+                match cell.target {
+                    Target::Image(i) => i.stage.set(Stage::Failed(message.clone())),
+                    Target::Label(l) => l.error.set(Some(message.clone())),
+                }
+            }
+            let fatal = matches!(failure, Failure::Unauthorized | Failure::NoDeployment);
+            if fatal {
+                session.cancel.set(true);
+            }
+            session.progress.update(|p| {
+                p.failed += n;
+                if fatal {
+                    p.fatal = Some(message);
+                }
+            });
+        }
+        BatchOutcome::Cancelled => {
+            for cell in batch {
+                if let Target::Image(i) = cell.target {
+                    if i.stage.get_untracked() == Stage::Sending
+                        || i.stage.get_untracked() == Stage::Ready
+                    {
+                        i.stage.set(Stage::Ready);
+                    }
+                }
+            }
+        }
+    }
+}
