@@ -144,7 +144,7 @@ fn pending_cells(session: Session) -> Vec<Cell> {
             if !done {
                 cells.push(Cell {
                     target: Target::Image(item),
-                    row: Row::image(p.base64.clone()),
+                    row: Row::image(medinsight_core::pipeline::encode::base64(&p.png)),
                     key: p.fingerprint,
                 });
             }
