@@ -8,3 +8,5 @@ export TRUNK_SKIP_VERSION_CHECK=true
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_TIMEOUT=120
+# The Python that has numpy (scripts/bootstrap), for tests that check our files with it.
+export MEDINSIGHT_PYTHON="$PWD/target/venv/bin/python"

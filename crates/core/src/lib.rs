@@ -5,6 +5,7 @@
 //! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
 //! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
 
+pub mod analysis;
 pub mod batching;
 #[cfg(feature = "clip")]
 pub mod clip_text;
@@ -12,6 +13,7 @@ pub mod colormap;
 pub mod endpoint_info;
 pub mod evaluation;
 pub mod export;
+pub mod formats;
 pub mod pipeline;
 pub mod prompt;
 pub mod retry;
