@@ -16,7 +16,7 @@ fn numpy_loads_the_export_unchanged() {
     let rows: Vec<Vec<f32>> = (0..3)
         .map(|r| {
             (0..1024)
-                .map(|c| ((r * 1024 + c) as f32 * 0.37).sin() * 10f32.powi((c % 7) as i32 - 3))
+                .map(|c| ((r * 1024 + c) as f32 * 0.37).sin() * 10f32.powi(c % 7 - 3))
                 .collect()
         })
         .collect();
