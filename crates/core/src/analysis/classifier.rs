@@ -6,7 +6,8 @@
 //! The regression minimises mean cross-entropy + `l2/2·|W|²` by Nesterov-accelerated
 //! gradient descent with a fixed step `1/L`: for unit-length inputs the cross-entropy's
 //! gradient is `½`-Lipschitz (with bias, `1`), so `L = 1 + l2` needs no line search and
-//! every run is deterministic. Features are the normalised embeddings.
+//! every run is deterministic. Features are the normalised embeddings; weights are f32
+//! (the products over 1024 values vectorise), sums and the bias f64.
 
 use super::Embeddings;
 
@@ -15,7 +16,8 @@ use super::Embeddings;
 pub struct TrainOptions {
     /// L2 penalty. Default 1e-3: light, the classes are few and the vectors unit-length.
     pub l2: f64,
-    /// Gradient steps. Default 300.
+    /// Gradient steps. Default 150: accelerated descent has converged to well under
+    /// 1 % of the loss by then on embedding sets (and each step is a pass over the data).
     pub steps: usize,
     /// Neighbours voting in the kNN baseline. Default 5.
     pub k: usize,
@@ -25,7 +27,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             l2: 1e-3,
-            steps: 300,
+            steps: 150,
             k: 5,
         }
     }
@@ -36,8 +38,9 @@ impl Default for TrainOptions {
 pub struct Logistic {
     pub classes: usize,
     pub dim: usize,
-    /// `classes × (dim + 1)`, the bias last.
-    weights: Vec<f64>,
+    /// `classes × dim`, f32 so that the 1024-long products vectorise.
+    weights: Vec<f32>,
+    bias: Vec<f64>,
 }
 
 fn softmax_in_place(z: &mut [f64]) {
@@ -52,15 +55,9 @@ fn softmax_in_place(z: &mut [f64]) {
 
 impl Logistic {
     fn logits(&self, x: &[f32], out: &mut [f64]) {
-        let w = self.dim + 1;
         for (c, o) in out.iter_mut().enumerate() {
-            let row = &self.weights[c * w..(c + 1) * w];
-            *o = row[self.dim]
-                + row[..self.dim]
-                    .iter()
-                    .zip(x)
-                    .map(|(a, b)| a * f64::from(*b))
-                    .sum::<f64>();
+            *o = self.bias[c]
+                + super::dot_unclamped(&self.weights[c * self.dim..(c + 1) * self.dim], x);
         }
     }
 
@@ -80,56 +77,58 @@ impl Logistic {
         classes: usize,
         o: TrainOptions,
     ) -> Self {
-        let (d, w) = (e.dim, e.dim + 1);
+        let d = e.dim;
         let n = train.len().max(1) as f64;
         let step = 1.0 / (1.0 + o.l2);
         let mut model = Logistic {
             classes,
             dim: d,
-            weights: vec![0.0; classes * w],
+            weights: vec![0.0; classes * d],
+            bias: vec![0.0; classes],
         };
-        let mut previous = model.weights.clone();
-        let mut grad = vec![0.0; classes * w];
+        let mut previous = model.clone();
+        let mut probe = model.clone();
+        let mut grad_w = vec![0f32; classes * d];
+        let mut grad_b = vec![0f64; classes];
         let mut z = vec![0.0; classes];
         for t in 1..=o.steps {
             // Nesterov look-ahead point.
-            let momentum = (t as f64 - 1.0) / (t as f64 + 2.0);
-            let look: Vec<f64> = model
+            let momentum = ((t as f64 - 1.0) / (t as f64 + 2.0)) as f32;
+            for ((p, w), q) in probe
                 .weights
-                .iter()
-                .zip(&previous)
-                .map(|(w, p)| w + momentum * (w - p))
-                .collect();
-            let probe = Logistic {
-                weights: look,
-                ..model.clone()
-            };
-            grad.iter_mut().for_each(|g| *g = 0.0);
+                .iter_mut()
+                .zip(&model.weights)
+                .zip(&previous.weights)
+            {
+                *p = w + momentum * (w - q);
+            }
+            for ((p, w), q) in probe.bias.iter_mut().zip(&model.bias).zip(&previous.bias) {
+                *p = w + f64::from(momentum) * (w - q);
+            }
+            grad_w.iter_mut().for_each(|g| *g = 0.0);
+            grad_b.iter_mut().for_each(|g| *g = 0.0);
             for (&row, &label) in train.iter().zip(y) {
                 let x = e.row(row);
                 probe.logits(x, &mut z);
                 softmax_in_place(&mut z);
                 z[label] -= 1.0;
                 for (c, &err) in z.iter().enumerate() {
-                    let g = &mut grad[c * w..(c + 1) * w];
-                    g.iter_mut()
+                    let err32 = err as f32;
+                    grad_w[c * d..(c + 1) * d]
+                        .iter_mut()
                         .zip(x)
-                        .for_each(|(gi, xi)| *gi += err * f64::from(*xi));
-                    g[d] += err;
+                        .for_each(|(g, xi)| *g += err32 * xi);
+                    grad_b[c] += err;
                 }
             }
-            previous = std::mem::replace(
-                &mut model.weights,
-                probe
-                    .weights
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let reg = if i % w == d { 0.0 } else { o.l2 * p };
-                        p - step * (grad[i] / n + reg)
-                    })
-                    .collect(),
-            );
+            std::mem::swap(&mut previous, &mut model);
+            let (scale, l2) = ((step / n) as f32, (step * o.l2) as f32);
+            for ((m, p), g) in model.weights.iter_mut().zip(&probe.weights).zip(&grad_w) {
+                *m = p - scale * g - l2 * p;
+            }
+            for ((m, p), g) in model.bias.iter_mut().zip(&probe.bias).zip(&grad_b) {
+                *m = p - step * g / n;
+            }
         }
         model
     }

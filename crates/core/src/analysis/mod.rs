@@ -55,12 +55,22 @@ impl Embeddings {
     }
 }
 
-/// Dot product, in blocks of 8 lanes for the vectoriser.
+/// Dot product, clamped to a cosine's range.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    (dot_unclamped(a, b) as f32).clamp(-1.0, 1.0)
+}
+
+/// `Σ aᵢ·bᵢ` in 8 independent f32 lanes over fixed-size blocks (so the compiler emits
+/// SIMD without bounds checks), then summed in f64.
+pub fn dot_unclamped(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     let mut lanes = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
+        let x: &[f32; 8] = x.try_into().expect("chunks of 8");
+        let y: &[f32; 8] = y.try_into().expect("chunks of 8");
         for k in 0..8 {
             lanes[k] += x[k] * y[k];
         }
@@ -69,7 +79,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in ra.iter().zip(rb) {
         sum += f64::from(x * y);
     }
-    sum.clamp(-1.0, 1.0) as f32
+    sum
 }
 
 #[cfg(test)]

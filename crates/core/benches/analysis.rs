@@ -1,0 +1,131 @@
+//! The exploration maths at the size the app promises to keep interactive: N = 2 000
+//! images of 1024-d (five noisy clusters, made at start from a fixed seed). Prints the
+//! milliseconds of each computation (median of 3), and the blocked single-buffer
+//! cosines against the plain `similarity::cosine_matrix` as a ratio measured in the same
+//! run. Run: `cargo bench -p medinsight-core --bench analysis`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use medinsight_core::analysis::classifier::{cross_validate, TrainOptions};
+use medinsight_core::analysis::neighbours::{of_row, of_vector, outlier_scores};
+use medinsight_core::analysis::pooling::{pool, Pooling};
+use medinsight_core::analysis::{pca, Embeddings};
+use medinsight_core::similarity::cosine_matrix;
+
+const N: usize = 2000;
+const D: usize = 1024;
+const CLASSES: usize = 5;
+
+fn data() -> (Vec<Vec<f32>>, Vec<usize>) {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+    };
+    let centres: Vec<Vec<f32>> = (0..CLASSES)
+        .map(|_| (0..D).map(|_| rnd()).collect())
+        .collect();
+    let rows = (0..N)
+        .map(|i| {
+            centres[i % CLASSES]
+                .iter()
+                .map(|c| c + 1.5 * rnd())
+                .collect()
+        })
+        .collect();
+    (rows, (0..N).map(|i| i % CLASSES).collect())
+}
+
+fn median_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+fn main() {
+    // `cargo test --benches` runs this too: there, one quick pass is enough.
+    let quick = std::env::args().any(|a| a == "--test");
+    let runs = if quick { 1 } else { 3 };
+    let (rows, y) = data();
+    let e = Embeddings::new(&rows);
+    let all: Vec<usize> = (0..N).collect();
+    println!("\n== analysis at N = {N}, D = {D} (median of {runs}) ==");
+    let mut line = |what: &str, ms: f64| println!("{what:<44} {ms:>10.1} ms");
+    line(
+        "normalise into one buffer",
+        median_ms(runs, || Embeddings::new(&rows)),
+    );
+    line(
+        "neighbours of one image (k = 10)",
+        median_ms(runs, || of_row(&e, 7, 10)),
+    );
+    line(
+        "neighbours of one text vector (k = 10)",
+        median_ms(runs, || of_vector(&e, &rows[3], 10)),
+    );
+    let blocked = median_ms(runs, || outlier_scores(&e, &all, 5));
+    line("outlier scores, all images (k = 5)", blocked);
+    line("pca to 2 components", median_ms(runs, || pca::fit(&rows)));
+    let groups: Vec<&[Vec<f32>]> = rows.chunks(20).collect();
+    line(
+        "study vectors, 100 studies × 20 (7 statistics)",
+        median_ms(runs, || {
+            groups.iter().map(|g| pool(g, Pooling::Statistics)).count()
+        }),
+    );
+    let cv_rows = if quick { 200 } else { N };
+    line(
+        &format!("5-fold logistic + kNN, {cv_rows} labelled"),
+        median_ms(1, || {
+            cross_validate(
+                &e,
+                &all[..cv_rows],
+                &y[..cv_rows],
+                CLASSES,
+                5,
+                TrainOptions::default(),
+            )
+        }),
+    );
+    let cv = cross_validate(
+        &e,
+        &all[..cv_rows],
+        &y[..cv_rows],
+        CLASSES,
+        5,
+        TrainOptions::default(),
+    );
+    println!(
+        "  held-out accuracy: logistic {:.3}, kNN {:.3} ({} folds)",
+        cv.logistic_accuracy(),
+        cv.knn_accuracy(),
+        cv.folds
+    );
+    // Baseline: the full N × N matrix the plain way (as the heatmap does for a few
+    // hundred images) against every pair through the normalised buffer.
+    let subset = if quick { 300 } else { N };
+    let plain = median_ms(1, || cosine_matrix(&rows[..subset], &rows[..subset]));
+    let e_sub = Embeddings::new(&rows[..subset]);
+    let buffer = median_ms(runs, || {
+        let mut s = 0f32;
+        for i in 0..subset {
+            for j in 0..subset {
+                s += e_sub.cosine(i, j);
+            }
+        }
+        s
+    });
+    println!(
+        "all {subset}² cosines: plain cosine_matrix {plain:.1} ms, blocked buffer {buffer:.1} ms → {:.1}× faster",
+        plain / buffer
+    );
+}
