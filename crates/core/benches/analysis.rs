@@ -59,7 +59,7 @@ fn main() {
     let e = Embeddings::new(&rows);
     let all: Vec<usize> = (0..N).collect();
     println!("\n== analysis at N = {N}, D = {D} (median of {runs}) ==");
-    let mut line = |what: &str, ms: f64| println!("{what:<44} {ms:>10.1} ms");
+    let line = |what: &str, ms: f64| println!("{what:<44} {ms:>10.1} ms");
     line(
         "normalise into one buffer",
         median_ms(runs, || Embeddings::new(&rows)),
@@ -79,7 +79,10 @@ fn main() {
     line(
         "study vectors, 100 studies × 20 (7 statistics)",
         median_ms(runs, || {
-            groups.iter().map(|g| pool(g, Pooling::Statistics)).count()
+            groups
+                .iter()
+                .map(|g| pool(g, Pooling::Statistics))
+                .collect::<Vec<_>>()
         }),
     );
     let cv_rows = if quick { 200 } else { N };
