@@ -150,3 +150,59 @@ pub fn paint(
         .put_image_data(&image, 0.0, 0.0)
         .map_err(call("painting the canvas"))
 }
+
+/// One dot of a scatter plot, in canvas CSS pixels.
+pub struct Dot {
+    pub x: f64,
+    pub y: f64,
+    pub rgb: [u8; 3],
+    pub ring: bool,
+}
+
+/// Draws dots on a canvas sized `width × height` CSS pixels (sharp on HiDPI screens).
+pub fn scatter(
+    canvas: &web_sys::HtmlCanvasElement,
+    width: f64,
+    height: f64,
+    dots: &[Dot],
+) -> Result<(), BrowserError> {
+    let ratio = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .max(1.0);
+    canvas.set_width((width * ratio) as u32);
+    canvas.set_height((height * ratio) as u32);
+    let context: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .map_err(call("getting a 2D canvas"))?
+        .ok_or(BrowserError::Call {
+            what: "getting a 2D canvas",
+            message: "the browser offers none".into(),
+        })?
+        .unchecked_into();
+    context
+        .scale(ratio, ratio)
+        .map_err(call("scaling the canvas"))?;
+    context.clear_rect(0.0, 0.0, width, height);
+    for d in dots
+        .iter()
+        .filter(|d| !d.ring)
+        .chain(dots.iter().filter(|d| d.ring))
+    {
+        context.begin_path();
+        let _ = context.arc(
+            d.x,
+            d.y,
+            if d.ring { 6.0 } else { 4.0 },
+            0.0,
+            std::f64::consts::TAU,
+        );
+        context.set_fill_style_str(&format!("rgb({},{},{})", d.rgb[0], d.rgb[1], d.rgb[2]));
+        context.fill();
+        if d.ring {
+            context.set_line_width(2.5);
+            context.set_stroke_style_str("#ffffff");
+            context.stroke();
+        }
+    }
+    Ok(())
+}

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::prepare_pool::PreparePool;
+use crate::compute_worker::{Job, Outcome};
 use crate::session::{Session, Stage};
+use crate::worker_pool::WorkerPool;
 
 #[derive(Clone, Copy)]
 pub struct Preparer {
     session: Session,
-    pool: StoredValue<Option<Rc<PreparePool>>, LocalStorage>,
+    pool: StoredValue<Option<Rc<WorkerPool>>, LocalStorage>,
     loops: StoredValue<usize>,
 }
 
@@ -28,11 +29,11 @@ impl Preparer {
         }
     }
 
-    fn pool(&self) -> Rc<PreparePool> {
+    fn pool(&self) -> Rc<WorkerPool> {
         if let Some(pool) = self.pool.get_value() {
             return pool;
         }
-        let pool = Rc::new(PreparePool::new(crate::browser::worker_count()));
+        let pool = Rc::new(WorkerPool::new(crate::browser::worker_count()));
         self.pool.set_value(Some(pool.clone()));
         pool
     }
@@ -52,7 +53,7 @@ impl Preparer {
         }
     }
 
-    async fn work(&self, worker: usize, pool: Rc<PreparePool>) {
+    async fn work(&self, worker: usize, pool: Rc<WorkerPool>) {
         loop {
             let next = self.session.images.with_untracked(|v| {
                 v.iter()
@@ -69,7 +70,11 @@ impl Preparer {
             };
             let options = item.options.get_untracked();
             let result = match crate::files::read_bytes(&file).await {
-                Ok(bytes) => pool.prepare(worker, item.id, bytes, options).await,
+                Ok(bytes) => match pool.run(worker, Job::Prepare { bytes, options }).await {
+                    Ok(Outcome::Prepared(p)) => Ok(*p),
+                    Ok(_) => Err("the worker answered another question".into()),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e.to_string()),
             };
             // The image may have been removed, or its options changed, meanwhile.
@@ -95,10 +100,12 @@ impl Preparer {
                     } else {
                         Stage::Ready
                     });
+                    self.session.save_prepared(item);
                 }
                 Err(message) => {
                     item.prepared.set(None);
                     item.stage.set(Stage::Failed(message));
+                    self.session.save_image(item);
                 }
             }
         }

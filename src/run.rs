@@ -26,6 +26,8 @@ use crate::session::{Embedded, ImageItem, LabelItem, Progress, Session, Stage};
 enum Target {
     Image(ImageItem),
     Label(LabelItem),
+    /// A one-off text, not kept in the session.
+    Query,
 }
 
 struct Cell {
@@ -126,6 +128,8 @@ pub async fn run(session: Session) {
             ));
         }
     });
+    // Ready for the next run (and for one-off requests such as a neighbours query).
+    session.cancel.set(false);
 }
 
 /// Images and labels whose current content is not embedded yet, images first.
@@ -264,7 +268,7 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
             for (row, cell) in batch.into_iter().enumerate() {
                 let vector = match cell.target {
                     Target::Image(_) => response.images.get(row).cloned().flatten(),
-                    Target::Label(_) => response.texts.get(row).cloned().flatten(),
+                    Target::Label(_) | Target::Query => response.texts.get(row).cloned().flatten(),
                 };
                 let Some(vector) = vector else { continue };
                 let embedded = Some(Embedded {
@@ -275,10 +279,14 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                     Target::Image(i) => {
                         i.embedding.set(embedded);
                         i.stage.set(Stage::Embedded);
+                        // Saved at once: a closed tab loses no finished vector.
+                        session.save_image(i);
                     }
                     Target::Label(l) => l.embedding.set(embedded),
+                    Target::Query => {}
                 }
             }
+            session.save_labels();
             session.progress.update(|p| p.embedded += n);
         }
         BatchOutcome::Failed(failure) => {
@@ -286,8 +294,12 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
             let n = batch.len();
             for cell in batch {
                 match cell.target {
-                    Target::Image(i) => i.stage.set(Stage::Failed(message.clone())),
+                    Target::Image(i) => {
+                        i.stage.set(Stage::Failed(message.clone()));
+                        session.save_image(i);
+                    }
                     Target::Label(l) => l.error.set(Some(message.clone())),
+                    Target::Query => {}
                 }
             }
             let fatal = matches!(failure, Failure::Unauthorized | Failure::NoDeployment);
@@ -312,5 +324,30 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                 }
             }
         }
+    }
+}
+
+/// Embeds one text on demand (the neighbours view's query), with the run's retries.
+pub async fn embed_text(session: Session, text: String) -> Result<Vec<f32>, String> {
+    let settings = session.settings.get_untracked();
+    let cell = Cell {
+        target: Target::Query,
+        key: LabelItem::key(&text),
+        row: Row::text(text),
+    };
+    match send(session, &settings, std::slice::from_ref(&cell)).await {
+        BatchOutcome::Done(response) => {
+            if let Some(s) = response.scaling_factor {
+                session.scaling_factor.set(Some(s.log()));
+            }
+            response
+                .texts
+                .into_iter()
+                .next()
+                .flatten()
+                .ok_or_else(|| "the endpoint returned no vector for the text".into())
+        }
+        BatchOutcome::Failed(f) => Err(f.to_string()),
+        BatchOutcome::Cancelled => Err("cancelled".into()),
     }
 }

@@ -16,7 +16,12 @@ use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 use web_sys::File;
 
-use crate::prepare_worker::PreparedImage;
+use std::rc::Rc;
+
+use leptos::task::spawn_local;
+
+use crate::compute_worker::PreparedImage;
+use crate::store::{ImageMeta, LabelsRecord, SavedLabel, Store};
 
 /// Where an image is in its life.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,12 +76,23 @@ pub struct ImageItem {
 }
 
 impl ImageItem {
-    /// The embedding, only if it is of the image as prepared now.
+    /// The embedding, only if it is of the image as prepared now (an imported vector,
+    /// without pixels, always is).
     pub fn current_vector(&self) -> Option<Arc<Vec<f32>>> {
         let e = self.embedding.get()?;
-        let p = self.prepared.get()?;
-        (e.key == p.fingerprint).then_some(e.vector)
+        match self.prepared.get() {
+            Some(p) => (e.key == p.fingerprint).then_some(e.vector),
+            None => (self.stage.get() == Stage::Embedded).then_some(e.vector),
+        }
     }
+}
+
+/// The embedded images, in gallery order, with their vectors (tracked).
+pub fn embedded(images: &[ImageItem]) -> Vec<(ImageItem, Arc<Vec<f32>>)> {
+    images
+        .iter()
+        .filter_map(|i| Some((*i, i.current_vector()?)))
+        .collect()
 }
 
 /// One text prompt.
@@ -130,6 +146,12 @@ pub struct Session {
     pub cancel: RwSignal<bool>,
     /// A `/score` answer carried the emulator's mark.
     pub emulator: RwSignal<bool>,
+    /// Images the outlier view marks in the gallery.
+    pub marked: RwSignal<Vec<u64>>,
+    /// The IndexedDB copy of the session, once opened and read back.
+    store: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    /// The last storage failure, shown to the user.
+    pub storage_error: RwSignal<Option<String>>,
     pub settings: RwSignal<Settings>,
     files: StoredValue<HashMap<u64, File>, LocalStorage>,
     next_id: StoredValue<u64>,
@@ -145,6 +167,9 @@ impl Session {
             progress: RwSignal::new(Progress::default()),
             cancel: RwSignal::new(false),
             emulator: RwSignal::new(false),
+            marked: RwSignal::new(Vec::new()),
+            store: StoredValue::new_local(None),
+            storage_error: RwSignal::new(None),
             settings: RwSignal::new(settings),
             files: StoredValue::new_local(HashMap::new()),
             next_id: StoredValue::new(1),
@@ -182,6 +207,9 @@ impl Session {
             })
             .collect();
         let n = new.len();
+        for item in &new {
+            self.save_image(*item);
+        }
         self.images.update(|v| v.extend(new));
         n
     }
@@ -205,6 +233,7 @@ impl Session {
         self.files.update_value(|f| {
             f.remove(&id);
         });
+        self.persist(move |store| async move { store.delete_image(id).await });
         if self.selected.get_untracked() == Some(id) {
             self.selected.set(None);
         }
@@ -238,6 +267,96 @@ impl Session {
             item.options.set(options);
             item.stage.set(Stage::Queued);
         }
+    }
+
+    /// Adds images known only by their vectors (an imported session or `.npy`): they
+    /// take part in every analysis; they have no pixels to show or send.
+    pub fn add_vectors(&self, images: Vec<SessionImage>) -> usize {
+        let new: Vec<ImageItem> = images
+            .into_iter()
+            .map(|im| {
+                let embedded = im.vector.map(|v| Embedded {
+                    vector: Arc::new(v),
+                    key: 0,
+                });
+                let stage = if embedded.is_some() {
+                    Stage::Embedded
+                } else {
+                    Stage::Failed("imported without a vector, and without pixels to embed".into())
+                };
+                ImageItem {
+                    id: self.next_id(),
+                    name: StoredValue::new(im.name),
+                    path: StoredValue::new(im.path),
+                    label: RwSignal::new(im.label),
+                    stage: RwSignal::new(stage),
+                    options: RwSignal::new(PrepareOptions::default()),
+                    prepared: RwSignal::new(None),
+                    preview_url: RwSignal::new(None),
+                    embedding: RwSignal::new(embedded),
+                }
+            })
+            .collect();
+        let n = new.len();
+        for item in &new {
+            self.save_image(*item);
+        }
+        self.images.update(|v| v.extend(new));
+        n
+    }
+
+    /// Resumes a saved session file: its images (vectors, no pixels), its labels with
+    /// their vectors, its scaling factor and settings.
+    pub fn import(&self, file: SessionFile) {
+        self.add_vectors(file.images);
+        for l in file.labels {
+            let key = LabelItem::key(&l.text);
+            let item = LabelItem {
+                id: self.next_id(),
+                text: RwSignal::new(l.text),
+                embedding: RwSignal::new(l.vector.map(|v| Embedded {
+                    vector: Arc::new(v),
+                    key,
+                })),
+                error: RwSignal::new(None),
+            };
+            self.labels.update(|v| v.push(item));
+        }
+        if file.scaling_factor.is_some() {
+            self.scaling_factor.set(file.scaling_factor);
+        }
+        self.settings.set(file.settings.sanitised());
+    }
+
+    /// The zero-shot prediction of every embedded image (needs labels and a scaling
+    /// factor): file name, top label, ground truth.
+    pub fn zero_shot_rows(&self) -> Option<Vec<medinsight_core::formats::ZeroShotRow>> {
+        use medinsight_core::similarity::{cosine_matrix, zero_shot};
+        let temperature = self.scaling_factor.get_untracked()?.exp();
+        let (names, vectors): (Vec<String>, Vec<Vec<f32>>) = self.labels.with_untracked(|v| {
+            v.iter()
+                .filter_map(|l| Some((l.text.get_untracked(), l.current_vector_untracked()?)))
+                .unzip()
+        });
+        if names.is_empty() {
+            return None;
+        }
+        let rows = self.images.with_untracked(|v| {
+            v.iter()
+                .filter_map(|i| {
+                    let image = i.current_vector_untracked()?;
+                    let cos = cosine_matrix(&[image], &vectors);
+                    let p = zero_shot(&cos, temperature);
+                    let top = medinsight_core::evaluation::argmax(&p)?;
+                    Some(medinsight_core::formats::ZeroShotRow {
+                        file_name: i.name.get_value(),
+                        prediction: names[top].clone(),
+                        ground_truth: i.label.get_untracked(),
+                    })
+                })
+                .collect()
+        });
+        Some(rows)
     }
 
     /// The session as a file: names, labels, vectors, scaling factor, settings.
@@ -277,8 +396,10 @@ impl Session {
 impl ImageItem {
     fn current_vector_untracked(&self) -> Option<Vec<f32>> {
         let e = self.embedding.get_untracked()?;
-        let p = self.prepared.get_untracked()?;
-        (e.key == p.fingerprint).then(|| e.vector.to_vec())
+        match self.prepared.get_untracked() {
+            Some(p) => (e.key == p.fingerprint).then(|| e.vector.to_vec()),
+            None => (self.stage.get_untracked() == Stage::Embedded).then(|| e.vector.to_vec()),
+        }
     }
 }
 
@@ -286,5 +407,213 @@ impl LabelItem {
     fn current_vector_untracked(&self) -> Option<Vec<f32>> {
         let e = self.embedding.get_untracked()?;
         (e.key == Self::key(&self.text.get_untracked())).then(|| e.vector.to_vec())
+    }
+}
+
+/// Saving to IndexedDB. Each save is its own task, started in call order (IndexedDB
+/// runs transactions in the order they are created); a failure is shown, not swallowed.
+impl Session {
+    fn persist<F, Fut>(&self, write: F)
+    where
+        F: FnOnce(Rc<Store>) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::store::StoreError>> + 'static,
+    {
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        let error = self.storage_error;
+        spawn_local(async move {
+            if let Err(e) = write(store).await {
+                error.set(Some(format!(
+                    "The session could not be saved in this browser: {e}"
+                )));
+            }
+        });
+    }
+
+    /// Saves an image's state, label and vector.
+    pub fn save_image(&self, item: ImageItem) {
+        let prepared = item.prepared.get_untracked();
+        let stage = item.stage.get_untracked();
+        let embedding = item.embedding.get_untracked();
+        let meta = ImageMeta {
+            name: item.name.get_value(),
+            path: item.path.get_value(),
+            label: item.label.get_untracked(),
+            stage: stage.word().to_string(),
+            failure: match &stage {
+                Stage::Failed(m) => Some(m.clone()),
+                _ => None,
+            },
+            options: item.options.get_untracked(),
+            channels: prepared.as_ref().map_or(0, |p| p.channels),
+            source: prepared.as_ref().map(|p| p.source.clone()),
+            window: prepared.as_ref().map(|p| p.window),
+            fingerprint: prepared.as_ref().map(|p| p.fingerprint.to_string()),
+            key: embedding.as_ref().map(|e| e.key.to_string()),
+        };
+        let vector = embedding.map(|e| e.vector);
+        let id = item.id;
+        self.persist(move |store| async move {
+            store
+                .put_image(id, &meta, vector.as_deref().map(Vec::as_slice))
+                .await
+        });
+    }
+
+    /// Saves an image's prepared PNG (once per preparation) and its state.
+    pub fn save_prepared(&self, item: ImageItem) {
+        if let Some(p) = item.prepared.get_untracked() {
+            let id = item.id;
+            self.persist(move |store| async move { store.put_pixels(id, &p.png).await });
+        }
+        self.save_image(item);
+    }
+
+    /// Saves the labels (with their vectors) and the scaling factor.
+    pub fn save_labels(&self) {
+        let record = LabelsRecord {
+            labels: self.labels.with_untracked(|v| {
+                v.iter()
+                    .map(|l| {
+                        let e = l.embedding.get_untracked();
+                        SavedLabel {
+                            text: l.text.get_untracked(),
+                            key: e.as_ref().map(|e| e.key.to_string()),
+                            vector: e.map(|e| e.vector.to_vec()),
+                        }
+                    })
+                    .collect()
+            }),
+            scaling_factor: self.scaling_factor.get_untracked(),
+        };
+        self.persist(move |store| async move { store.put_labels(&record).await });
+    }
+
+    /// Opens the saved session and puts it back on screen: finished vectors as they
+    /// were, prepared images ready to send, images whose originals were never prepared
+    /// marked failed (originals are not kept).
+    pub async fn restore(&self) {
+        let store = match Store::open().await {
+            Ok(s) => Rc::new(s),
+            Err(e) => {
+                self.storage_error
+                    .set(Some(format!("The session will not survive a reload: {e}")));
+                return;
+            }
+        };
+        match store.load().await {
+            Ok(saved) => {
+                if !saved.skipped.is_empty() {
+                    self.storage_error.set(Some(format!(
+                        "Some saved records were unreadable and skipped: {}",
+                        saved.skipped.join("; ")
+                    )));
+                }
+                let max_id = saved.images.iter().map(|i| i.id).max().unwrap_or(0);
+                if max_id >= self.next_id.get_value() {
+                    self.next_id.set_value(max_id + 1);
+                }
+                let items: Vec<ImageItem> = saved.images.into_iter().map(restored_item).collect();
+                self.images.update(|v| {
+                    let fresh = std::mem::take(v);
+                    *v = items;
+                    v.extend(fresh);
+                });
+                for l in saved.labels.labels {
+                    let embedding = match (l.vector, l.key.and_then(|k| k.parse().ok())) {
+                        (Some(v), Some(key)) => Some(Embedded {
+                            vector: Arc::new(v),
+                            key,
+                        }),
+                        _ => None,
+                    };
+                    let item = LabelItem {
+                        id: self.next_id(),
+                        text: RwSignal::new(l.text),
+                        embedding: RwSignal::new(embedding),
+                        error: RwSignal::new(None),
+                    };
+                    self.labels.update(|v| v.push(item));
+                }
+                if saved.labels.scaling_factor.is_some() {
+                    self.scaling_factor.set(saved.labels.scaling_factor);
+                }
+            }
+            Err(e) => self
+                .storage_error
+                .set(Some(format!("The saved session could not be read: {e}"))),
+        }
+        self.store.set_value(Some(store));
+    }
+
+    /// Everything gone: on screen and in the browser's storage.
+    pub fn clear_all(&self) {
+        self.clear_images();
+        self.labels.set(Vec::new());
+        self.scaling_factor.set(None);
+        self.marked.set(Vec::new());
+        self.persist(|store| async move { store.clear().await });
+    }
+}
+
+fn restored_item(s: crate::store::SavedImage) -> ImageItem {
+    let m = s.meta;
+    let fingerprint = m.fingerprint.as_deref().and_then(|f| f.parse::<u64>().ok());
+    let prepared = match (s.png, fingerprint, m.source.clone(), m.window) {
+        (Some(png), Some(fingerprint), Some(source), Some(window)) => {
+            Some(Arc::new(PreparedImage {
+                png,
+                fingerprint,
+                channels: m.channels,
+                source,
+                window,
+                options: m.options,
+            }))
+        }
+        _ => None,
+    };
+    let key = m.key.as_deref().and_then(|k| k.parse::<u64>().ok());
+    let embedding = match (s.vector, key) {
+        (Some(v), Some(key)) => Some(Embedded {
+            vector: Arc::new(v),
+            key,
+        }),
+        _ => None,
+    };
+    let embedded = match (&embedding, &prepared) {
+        (Some(e), Some(p)) => e.key == p.fingerprint,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let stage = if embedded {
+        Stage::Embedded
+    } else if m.stage == "failed" && prepared.is_none() {
+        Stage::Failed(
+            m.failure
+                .unwrap_or_else(|| "failed before the reload".into()),
+        )
+    } else if prepared.is_some() {
+        // Ready, sending or a failed send: resumed by the next run.
+        Stage::Ready
+    } else {
+        Stage::Failed(
+            "the original file is not kept across a reload and was not prepared yet: load it again"
+                .into(),
+        )
+    };
+    let preview_url = prepared
+        .as_ref()
+        .and_then(|p| crate::browser::object_url(&p.png, "image/png").ok());
+    ImageItem {
+        id: s.id,
+        name: StoredValue::new(m.name),
+        path: StoredValue::new(m.path),
+        label: RwSignal::new(m.label),
+        stage: RwSignal::new(stage),
+        options: RwSignal::new(m.options),
+        prepared: RwSignal::new(prepared),
+        preview_url: RwSignal::new(preview_url),
+        embedding: RwSignal::new(embedding),
     }
 }

@@ -9,21 +9,27 @@ use leptos::prelude::*;
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 
+use crate::analyst::Analyst;
 use crate::files::{from_file_list, Incoming};
 use crate::preparation::Preparer;
 use crate::session::Session;
+use crate::ui::classifier_view::ClassifierView;
 use crate::ui::embeddings_table::EmbeddingsTable;
 use crate::ui::emulator_banner::EmulatorBanner;
 use crate::ui::endpoint_status::EndpointStatus;
-use crate::ui::export_panel::ExportPanel;
+use crate::ui::export_panel::{ExportPanel, ExportSources};
 use crate::ui::gallery::Gallery;
 use crate::ui::image_inspector::ImageInspector;
 use crate::ui::image_loader::ImageLoader;
 use crate::ui::label_editor::LabelEditor;
+use crate::ui::neighbours_view::NeighboursView;
+use crate::ui::outliers_view::OutliersView;
+use crate::ui::pca_map::PcaMap;
 use crate::ui::prompt_builder::PromptBuilder;
 use crate::ui::run_panel::RunPanel;
 use crate::ui::settings_panel::SettingsPanel;
 use crate::ui::similarity_heatmap::SimilarityHeatmap;
+use crate::ui::studies_view::StudiesView;
 use crate::ui::theme_toggle::ThemeToggle;
 use crate::ui::zero_shot_view::ZeroShotView;
 use crate::PRODUCT_NAME;
@@ -36,17 +42,37 @@ enum Tab {
     Embeddings,
     Similarity,
     ZeroShot,
+    Neighbours,
+    Outliers,
+    Map,
+    Classifier,
+    Studies,
     Export,
 }
 
 impl Tab {
-    const ALL: [Tab; 4] = [Tab::Embeddings, Tab::Similarity, Tab::ZeroShot, Tab::Export];
+    const ALL: [Tab; 9] = [
+        Tab::Embeddings,
+        Tab::Similarity,
+        Tab::ZeroShot,
+        Tab::Neighbours,
+        Tab::Outliers,
+        Tab::Map,
+        Tab::Classifier,
+        Tab::Studies,
+        Tab::Export,
+    ];
     fn title(self) -> &'static str {
         match self {
             Tab::Embeddings => "Embeddings",
             Tab::Similarity => "Similarity",
             Tab::ZeroShot => "Zero-shot",
-            Tab::Export => "Export",
+            Tab::Neighbours => "Neighbours",
+            Tab::Outliers => "Outliers",
+            Tab::Map => "Map",
+            Tab::Classifier => "Classifier",
+            Tab::Studies => "Studies",
+            Tab::Export => "Export / import",
         }
     }
 }
@@ -56,6 +82,7 @@ pub fn App() -> impl IntoView {
     let settings = Settings::from_json(&crate::browser::load(SETTINGS_KEY).unwrap_or_default());
     let session = Session::new(settings);
     let preparer = Preparer::new(session);
+    let analyst = Analyst::new();
     let storage_error = RwSignal::new(None::<String>);
 
     // Settings survive a reload.
@@ -93,6 +120,38 @@ pub fn App() -> impl IntoView {
         }
         preparer.kick();
     });
+    // The saved session comes back first; only then do label edits overwrite it.
+    let restored = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        session.restore().await;
+        restored.set(true);
+    });
+    Effect::new(move |_| {
+        // Tracks every label's text and vector, and the scaling factor.
+        session.labels.with(|v| {
+            for l in v {
+                l.text.track();
+                l.embedding.track();
+            }
+        });
+        session.scaling_factor.track();
+        if restored.get() {
+            session.save_labels();
+        }
+    });
+    let on_label = Callback::new(move |id: u64| {
+        if let Some(item) = session.image(id) {
+            session.save_image(item);
+        }
+    });
+    let on_clear_session = move |_| {
+        let sure = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Clear the whole session — images, labels and vectors — from this page and this browser's storage?").ok())
+            .unwrap_or(false);
+        if sure {
+            session.clear_all();
+        }
+    };
     let on_remove = Callback::new(move |id: u64| session.remove_image(id));
     let on_clear = Callback::new(move |()| session.clear_images());
     let on_add_labels = Callback::new(move |texts: Vec<String>| {
@@ -113,16 +172,26 @@ pub fn App() -> impl IntoView {
     let selected_item =
         Signal::derive(move || session.selected.get().and_then(|id| session.image(id)));
     let tab = RwSignal::new(Tab::Embeddings);
-    let export = Callback::new(move |()| session.to_file());
+    let export = ExportSources {
+        session: Callback::new(move |()| session.to_file()),
+        zero_shot: Callback::new(move |()| session.zero_shot_rows()),
+        import_session: Callback::new(move |file| session.import(file)),
+        import_vectors: Callback::new(move |images| session.add_vectors(images)),
+    };
 
     view! {
         <header class="app-header">
             <h1 class="product-name">{PRODUCT_NAME}</h1>
             <EndpointStatus />
+            <button class="clear-session" on:click=on_clear_session>"Clear session"</button>
             <ThemeToggle />
         </header>
         <EmulatorBanner visible=session.emulator />
         {move || storage_error.get().map(|e| view! { <p class="notice warn" role="status">{e}</p> })}
+        {move || session.storage_error.get().map(|e| view! { <p class="notice warn storage-error" role="alert">{e}</p> })}
+        <Show when=move || !restored.get()>
+            <p class="notice" role="status">"Restoring the saved session…"</p>
+        </Show>
         <main class="app-main">
             <section class="column images-column" aria-labelledby="images-heading">
                 <h2 id="images-heading">"Images"</h2>
@@ -130,8 +199,10 @@ pub fn App() -> impl IntoView {
                 <Gallery
                     images=session.images
                     selected=session.selected
+                    marked=session.marked
                     on_remove=on_remove
                     on_clear=on_clear
+                    on_label=on_label
                 />
                 <ImageInspector item=selected_item on_options=on_options />
             </section>
@@ -188,7 +259,27 @@ pub fn App() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Tab::Export => view! { <ExportPanel session=export /> }.into_any(),
+                        Tab::Neighbours => view! { <NeighboursView session=session /> }.into_any(),
+                        Tab::Outliers => {
+                            view! {
+                                <OutliersView
+                                    images=session.images
+                                    selected=session.selected
+                                    marked=session.marked
+                                    analyst=analyst
+                                />
+                            }
+                                .into_any()
+                        }
+                        Tab::Map => {
+                            view! { <PcaMap images=session.images selected=session.selected analyst=analyst /> }
+                                .into_any()
+                        }
+                        Tab::Classifier => {
+                            view! { <ClassifierView images=session.images analyst=analyst /> }.into_any()
+                        }
+                        Tab::Studies => view! { <StudiesView images=session.images /> }.into_any(),
+                        Tab::Export => view! { <ExportPanel sources=export /> }.into_any(),
                     }}
                 </div>
             </section>

@@ -10,8 +10,12 @@ use crate::session::{ImageItem, Stage};
 pub fn Gallery(
     images: RwSignal<Vec<ImageItem>>,
     selected: RwSignal<Option<u64>>,
+    /// Images marked by the outlier view.
+    marked: RwSignal<Vec<u64>>,
     on_remove: Callback<u64>,
     on_clear: Callback<()>,
+    /// An image's ground-truth label was edited.
+    on_label: Callback<u64>,
 ) -> impl IntoView {
     let counts = move || {
         images.with(|v| {
@@ -39,7 +43,7 @@ pub fn Gallery(
         </Show>
         <ul class="gallery" aria-label="Loaded images">
             <For each=move || images.get() key=|i| i.id let:item>
-                <ImageCard item=item selected=selected on_remove=on_remove />
+                <ImageCard item=item selected=selected marked=marked on_remove=on_remove on_label=on_label />
             </For>
         </ul>
     }
@@ -49,7 +53,9 @@ pub fn Gallery(
 fn ImageCard(
     item: ImageItem,
     selected: RwSignal<Option<u64>>,
+    marked: RwSignal<Vec<u64>>,
     on_remove: Callback<u64>,
+    on_label: Callback<u64>,
 ) -> impl IntoView {
     let id = item.id;
     let name = item.name.get_value();
@@ -58,6 +64,7 @@ fn ImageCard(
         <li
             class="image-card"
             class:selected=is_selected
+            class:outlier=move || marked.with(|m| m.contains(&id))
             data-stage=move || item.stage.get().word()
             data-name=name.clone()
         >
@@ -76,12 +83,18 @@ fn ImageCard(
             <span class="stage" data-stage=move || item.stage.get().word()>
                 {move || item.stage.get().word()}
             </span>
+            <Show when=move || marked.with(|m| m.contains(&id))>
+                <span class="outlier-badge">"outlier"</span>
+            </Show>
             <input
                 class="truth"
                 placeholder="ground truth"
                 aria-label=format!("Ground-truth label of {}", item.name.get_value())
                 prop:value=move || item.label.get()
-                on:change=move |e| item.label.set(event_target_value(&e).trim().to_string())
+                on:change=move |e| {
+                    item.label.set(event_target_value(&e).trim().to_string());
+                    on_label.run(id);
+                }
             />
             {move || match item.stage.get() {
                 Stage::Failed(reason) => Some(view! { <p class="reason" role="note">{reason}</p> }),

@@ -189,8 +189,18 @@ fn chromedriver_path() -> PathBuf {
 }
 
 /// A headless Chromium session; the chromedriver behind it stops when dropped.
+/// Where one browser's downloads go (fresh per browser).
+fn downloads_dir(port: u16) -> PathBuf {
+    workspace_root().join(format!(
+        "target/e2e/downloads/{}-{port}",
+        std::process::id()
+    ))
+}
+
 pub struct Browser {
     pub client: Client,
+    /// The folder the page's downloads land in.
+    pub downloads: PathBuf,
     _driver: Spawned,
 }
 
@@ -208,9 +218,17 @@ impl Browser {
             SocketAddr::from(([127, 0, 0, 1], port)),
             Duration::from_secs(20),
         )?;
+        let downloads = downloads_dir(port);
+        std::fs::create_dir_all(&downloads)?;
         let caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                    // Exports save two files at once (vectors and metadata).
+                    "profile.default_content_setting_values.automatic_downloads": 1
+                },
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -229,8 +247,32 @@ impl Browser {
             .context("chromedriver would not start Chromium")?;
         Ok(Self {
             client,
+            downloads,
             _driver: driver,
         })
+    }
+
+    /// Waits for a file the page saved (a download) and returns its bytes.
+    pub async fn downloaded(&self, name: &str, timeout: Duration) -> Result<Vec<u8>> {
+        let path = self.downloads.join(name);
+        let start = Instant::now();
+        loop {
+            // Chromium writes `name.crdownload` first and renames it when complete.
+            if let Ok(bytes) = std::fs::read(&path) {
+                return Ok(bytes);
+            }
+            if start.elapsed() > timeout {
+                let present: Vec<String> = std::fs::read_dir(&self.downloads)
+                    .map(|d| {
+                        d.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                bail!("{name} was not downloaded within {timeout:?}; the folder holds {present:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Saves a PNG of the page under `target/e2e/screenshots/NAME.png`.

@@ -1,8 +1,9 @@
 //! The emulator's stand-in embeddings: deterministic, 1024-d, L2-normalised, and
 //! meaningless for medicine.
 //!
-//! An image becomes a 32×32 grayscale thumbnail (1024 values), centred and multiplied
-//! by a fixed Gaussian random matrix: a linear map, so the same image gives cosine 1 and
+//! An image becomes a 32×32 grayscale thumbnail (1024 values, centred) plus the colour
+//! of a 16×16 one (R−G and B−G, 512 values, zero when gray), multiplied by a fixed
+//! Gaussian random matrix: a linear map, so the same image gives cosine 1 and
 //! a near-duplicate stays close (Johnson–Lindenstrauss), which is what the app's tests
 //! need. A text becomes the sum of fixed Gaussian vectors keyed by its CLIP tokens and
 //! token pairs, cut at 77 tokens as the real model cuts, so texts that differ only after
@@ -19,6 +20,10 @@ use rand_distr::StandardNormal;
 
 const THUMB_SIDE: u32 = 32;
 const THUMB_LEN: usize = (THUMB_SIDE * THUMB_SIDE) as usize;
+/// Colour is kept coarser: a 16×16 thumbnail's R−G and B−G, zero for a gray image.
+const CHROMA_SIDE: u32 = 16;
+const CHROMA_LEN: usize = 2 * (CHROMA_SIDE * CHROMA_SIDE) as usize;
+const FEATURES: usize = THUMB_LEN + CHROMA_LEN;
 const IMAGE_SEED: u64 = 0x4d49_4d47_0000_0001;
 const TEXT_SEED: u64 = 0x4d49_5458_0000_0001;
 /// Decoding limits: the service would refuse absurd images too, and a 40-byte PNG that
@@ -51,7 +56,7 @@ impl Default for Embedder {
 impl Embedder {
     pub fn new() -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(IMAGE_SEED);
-        let projection = (0..EMBEDDING_DIM * THUMB_LEN)
+        let projection = (0..EMBEDDING_DIM * FEATURES)
             .map(|_| rng.sample::<f32, _>(StandardNormal))
             .collect();
         Self {
@@ -77,8 +82,8 @@ impl Embedder {
         limits.max_image_height = Some(MAX_SIDE);
         limits.max_alloc = Some(MAX_DECODED_BYTES);
         reader.limits(limits);
-        let thumb = reader
-            .decode()?
+        let decoded = reader.decode()?;
+        let thumb = decoded
             .resize_exact(THUMB_SIDE, THUMB_SIDE, FilterType::Triangle)
             .to_luma32f();
         let pixels = thumb.as_raw();
@@ -88,10 +93,17 @@ impl Embedder {
             // A flat image has no pattern to project: every flat image is the same.
             centred = vec![1.0; THUMB_LEN];
         }
+        // Colour: a colour photograph among gray images stands apart, as it would for
+        // the real model.
+        let colour = decoded
+            .resize_exact(CHROMA_SIDE, CHROMA_SIDE, FilterType::Triangle)
+            .to_rgb32f();
+        let mut features = centred;
+        features.extend(colour.pixels().flat_map(|p| [p[0] - p[1], p[2] - p[1]]));
         let out = self
             .projection
-            .chunks_exact(THUMB_LEN)
-            .map(|row| dot(row, &centred))
+            .chunks_exact(FEATURES)
+            .map(|row| dot(row, &features))
             .collect();
         Ok(normalised(out))
     }
@@ -233,5 +245,34 @@ mod tests {
         huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         assert!(e.image(&huge).is_err());
+    }
+
+    #[test]
+    fn a_colour_image_stands_apart_from_its_gray_twin() {
+        let e = Embedder::new();
+        let pattern = |x: u32, y: u32| ((x * 4 + y * 2) % 256) as u8;
+        let gray = e.image(&png(64, 64, pattern)).unwrap();
+        let tinted = {
+            let img = image::RgbImage::from_fn(64, 64, |x, y| {
+                let v = pattern(x, y);
+                image::Rgb([v.saturating_add(90), v / 2, v / 3])
+            });
+            let mut out = Vec::new();
+            img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+                .unwrap();
+            e.image(&out).unwrap()
+        };
+        let brighter = e
+            .image(&png(64, 64, |x, y| pattern(x, y) / 2 + 40))
+            .unwrap();
+        assert!(
+            cos(&gray, &brighter) > 0.99,
+            "gray images keep their pattern's cosine"
+        );
+        assert!(
+            cos(&gray, &tinted) < 0.8,
+            "colour moves the vector: {}",
+            cos(&gray, &tinted)
+        );
     }
 }

@@ -1,0 +1,9 @@
+//! Entry of the compute Web Worker (see `compute_worker`).
+
+use gloo_worker::Registrable;
+use medinsight_web::compute_worker::ComputeWorker;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    ComputeWorker::registrar().register();
+}
