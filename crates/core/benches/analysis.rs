@@ -2,9 +2,12 @@
 //! images of 1024-d (five noisy clusters, made at start from a fixed seed). Prints the
 //! milliseconds of each computation (median of 3), and the blocked single-buffer
 //! cosines against the plain `similarity::cosine_matrix` as a ratio measured in the same
-//! run. Run: `cargo bench -p medinsight-core --bench analysis`.
+//! run, then Criterion's statistics for the interactive ones. Run:
+//! `cargo bench -p medinsight-core --bench analysis`.
 
 use std::hint::black_box;
+
+use criterion::{criterion_group, Criterion};
 use std::time::Instant;
 
 use medinsight_core::analysis::classifier::{cross_validate, TrainOptions};
@@ -51,7 +54,33 @@ fn median_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
     times[runs / 2]
 }
 
+/// Criterion's statistics for the interactive computations (the 2-second
+/// cross-validation is timed once, in `summary`).
+fn interactive(c: &mut Criterion) {
+    let (rows, _) = data();
+    let e = Embeddings::new(&rows);
+    let all: Vec<usize> = (0..N).collect();
+    let mut g = c.benchmark_group("analysis_n2000");
+    g.sample_size(10);
+    g.bench_function("neighbours_of_one_image", |b| {
+        b.iter(|| of_row(black_box(&e), 7, 10))
+    });
+    g.bench_function("outlier_scores_k5", |b| {
+        b.iter(|| outlier_scores(black_box(&e), &all, 5))
+    });
+    g.bench_function("pca_2", |b| b.iter(|| pca::fit(black_box(&rows))));
+    g.finish();
+}
+
+criterion_group!(benches, interactive);
+
 fn main() {
+    summary();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+fn summary() {
     // `cargo test --benches` runs this too: there, one quick pass is enough.
     let quick = std::env::args().any(|a| a == "--test");
     let runs = if quick { 1 } else { 3 };
