@@ -119,6 +119,19 @@ pub fn worker_count() -> usize {
     ((cores as usize).saturating_sub(1)).clamp(1, 4)
 }
 
+fn context_2d(
+    canvas: &web_sys::HtmlCanvasElement,
+) -> Result<web_sys::CanvasRenderingContext2d, BrowserError> {
+    Ok(canvas
+        .get_context("2d")
+        .map_err(call("getting a 2D canvas"))?
+        .ok_or(BrowserError::Call {
+            what: "getting a 2D canvas",
+            message: "the browser offers none".into(),
+        })?
+        .unchecked_into())
+}
+
 /// Paints `rgba` (`width × height × 4` bytes) onto a canvas of that size, in one
 /// `putImageData`: a heatmap of 300×300 cosines is one call, not 90 000 DOM nodes.
 pub fn paint(
@@ -132,14 +145,7 @@ pub fn paint(
     if width == 0 || height == 0 {
         return Ok(());
     }
-    let context: web_sys::CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .map_err(call("getting a 2D canvas"))?
-        .ok_or(BrowserError::Call {
-            what: "getting a 2D canvas",
-            message: "the browser offers none".into(),
-        })?
-        .unchecked_into();
+    let context = context_2d(canvas)?;
     let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
         wasm_bindgen::Clamped(rgba),
         width,
@@ -171,14 +177,7 @@ pub fn scatter(
         .max(1.0);
     canvas.set_width((width * ratio) as u32);
     canvas.set_height((height * ratio) as u32);
-    let context: web_sys::CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .map_err(call("getting a 2D canvas"))?
-        .ok_or(BrowserError::Call {
-            what: "getting a 2D canvas",
-            message: "the browser offers none".into(),
-        })?
-        .unchecked_into();
+    let context = context_2d(canvas)?;
     context
         .scale(ratio, ratio)
         .map_err(call("scaling the canvas"))?;

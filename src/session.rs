@@ -87,6 +87,18 @@ impl ImageItem {
     }
 }
 
+/// The ground-truth labels in use, sorted, each once (tracked).
+pub fn distinct_labels(images: &[ImageItem]) -> Vec<String> {
+    let mut l: Vec<String> = images
+        .iter()
+        .map(|i| i.label.get())
+        .filter(|l| !l.is_empty())
+        .collect();
+    l.sort();
+    l.dedup();
+    l
+}
+
 /// The embedded images, in gallery order, with their vectors (tracked).
 pub fn embedded(images: &[ImageItem]) -> Vec<(ImageItem, Arc<Vec<f32>>)> {
     images

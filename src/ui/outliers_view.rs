@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 
 use crate::analyst::Analyst;
 use crate::compute_worker::{Analysis, Found};
-use crate::session::{embedded, ImageItem};
+use crate::session::{distinct_labels, embedded, ImageItem};
 use crate::ui::image_chip::ImageChip;
 
 #[derive(Clone, PartialEq)]
@@ -29,17 +29,7 @@ pub fn OutliersView(
     let threshold = RwSignal::new(None::<f32>);
     let result = RwSignal::new(None::<Result<Scored, String>>);
     let busy = RwSignal::new(false);
-    let labels = Memo::new(move |_| {
-        let mut l: Vec<String> = images.with(|v| {
-            v.iter()
-                .map(|i| i.label.get())
-                .filter(|l| !l.is_empty())
-                .collect()
-        });
-        l.sort();
-        l.dedup();
-        l
-    });
+    let labels = Memo::new(move |_| images.with(|v| distinct_labels(v)));
     let score = move || {
         let e = images.with_untracked(|v| embedded(v));
         let ids: Vec<u64> = e.iter().map(|(i, _)| i.id).collect();

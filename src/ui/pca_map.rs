@@ -10,7 +10,7 @@ use web_sys::MouseEvent;
 use crate::analyst::Analyst;
 use crate::browser::Dot;
 use crate::compute_worker::{Analysis, Found};
-use crate::session::{embedded, ImageItem};
+use crate::session::{distinct_labels, embedded, ImageItem};
 
 const W: f64 = 640.0;
 const H: f64 = 440.0;
@@ -84,17 +84,7 @@ pub fn PcaMap(
         }
     });
     let placed = move || map.get().and_then(|r| r.ok());
-    let labels = Memo::new(move |_| {
-        let mut l: Vec<String> = images.with(|v| {
-            v.iter()
-                .map(|i| i.label.get())
-                .filter(|l| !l.is_empty())
-                .collect()
-        });
-        l.sort();
-        l.dedup();
-        l
-    });
+    let labels = Memo::new(move |_| images.with(|v| distinct_labels(v)));
     let colour_of = move |id: u64| -> [u8; 3] {
         let label = images
             .with(|v| v.iter().find(|i| i.id == id).map(|i| i.label.get()))

@@ -6,6 +6,8 @@
 //! get, and it is where a broken `wasm-opt` shows up as a blank page, so these tests
 //! never run against a debug build.
 
+pub mod app;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;

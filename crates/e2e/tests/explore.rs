@@ -5,44 +5,8 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use medinsight_e2e::{start_emulator, testdata, Browser};
-
-const LONG: Duration = Duration::from_secs(90);
-const FIGURES: &str =
-    "const f = document.querySelector('.run-figures'); return f ? f.textContent : null";
-
-async fn open(b: &Browser, url: &str) -> Result<()> {
-    b.client.goto(url).await?;
-    b.wait_until(
-        "the app is mounted and the saved session restored",
-        Duration::from_secs(30),
-        "return !!document.querySelector('input.file-input') && ![...document.querySelectorAll('.notice')].some(n => n.textContent.includes('Restoring'))",
-        "return document.body.innerText.slice(0, 300)",
-    )
-    .await
-}
-
-async fn run_until(b: &Browser, embedded: usize) -> Result<()> {
-    b.click("button.run").await?;
-    b.wait_until(
-        &format!("{embedded} embedded"),
-        LONG,
-        &format!("const f = document.querySelector('.run-figures'); return f.dataset.running === 'false' && Number(f.dataset.embedded) === {embedded}"),
-        FIGURES,
-    )
-    .await
-}
-
-async fn with_browser<F, Fut>(body: F) -> Result<()>
-where
-    F: FnOnce(Browser) -> Fut,
-    Fut: std::future::Future<Output = (Browser, Result<()>)>,
-{
-    let browser = Browser::start().await?;
-    let (browser, outcome) = body(browser).await;
-    browser.close().await;
-    outcome
-}
+use medinsight_e2e::app::{open, run as run_until, set_settings, with_browser, FIGURES, LONG};
+use medinsight_e2e::{start_emulator, testdata};
 
 #[tokio::test]
 async fn neighbours_outliers_map_and_classifier_on_a_mixed_set() -> Result<()> {
@@ -194,9 +158,7 @@ async fn a_reload_in_the_middle_of_a_run_keeps_every_finished_vector() -> Result
     with_browser(|b| async move {
         let outcome = async {
             open(&b, &url).await?;
-            b.click("details.settings > summary").await?;
-            b.fill("details.settings input.images-per-request", "1").await?;
-            b.fill("details.settings input.in-flight", "1").await?;
+            set_settings(&b, &[("images-per-request", "1"), ("in-flight", "1")]).await?;
             b.choose_files(&[
                 testdata("xray_chest_pa.png"),
                 testdata("ct_head.png"),

@@ -6,81 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use medinsight_e2e::{start_emulator, testdata, workspace_root, Browser};
-
-const LONG: Duration = Duration::from_secs(90);
-
-/// Opens the app and waits until it is ready for files.
-async fn open(browser: &Browser, url: &str) -> Result<()> {
-    browser.client.goto(url).await?;
-    browser
-        .wait_until(
-            "the app is mounted",
-            Duration::from_secs(30),
-            "return !!document.querySelector('input.file-input')",
-            "return document.body.innerHTML.slice(0, 500)",
-        )
-        .await
-}
-
-async fn add_labels(browser: &Browser, labels: &[&str]) -> Result<()> {
-    let area = browser
-        .client
-        .find(fantoccini::Locator::Css("textarea.new-labels"))
-        .await?;
-    area.send_keys(&labels.join("\n")).await?;
-    browser.click("button.add-labels").await
-}
-
-/// Opens the settings and sets `(field class, value)` pairs.
-async fn set(browser: &Browser, fields: &[(&str, &str)]) -> Result<()> {
-    browser.click("details.settings > summary").await?;
-    for (class, value) in fields {
-        browser
-            .fill(&format!("details.settings input.{class}"), value)
-            .await?;
-    }
-    Ok(())
-}
-
-const FIGURES: &str =
-    "const f = document.querySelector('.run-figures'); return f ? f.textContent : null";
-
-/// Waits until a run ends with `expected` items embedded.
-async fn wait_for_run(browser: &Browser, expected: usize) -> Result<()> {
-    browser
-        .wait_until(
-            &format!("{expected} items embedded and the run over"),
-            LONG,
-            &format!(
-                "const f = document.querySelector('.run-figures');
-                 return f.dataset.running === 'false' && Number(f.dataset.embedded) === {expected}"
-            ),
-            FIGURES,
-        )
-        .await
-}
-
-async fn stages(browser: &Browser) -> Result<Vec<(String, String, String)>> {
-    browser
-        .js(
-            "return [...document.querySelectorAll('.image-card')].map(c => [c.dataset.name, c.dataset.stage,
-                (c.querySelector('.reason') || {}).textContent || ''])",
-        )
-        .await
-}
-
-/// Runs `body` with a fresh browser, closing the browser whatever happens.
-async fn with_browser<F, Fut>(body: F) -> Result<()>
-where
-    F: FnOnce(Browser) -> Fut,
-    Fut: std::future::Future<Output = (Browser, Result<()>)>,
-{
-    let browser = Browser::start().await?;
-    let (browser, outcome) = body(browser).await;
-    browser.close().await;
-    outcome
-}
+use medinsight_e2e::app::{
+    add_labels, open, set_settings as set, stages, wait_for_run, with_browser, FIGURES, LONG,
+};
+use medinsight_e2e::{start_emulator, testdata, workspace_root};
 
 #[tokio::test]
 async fn six_images_three_labels_embedded_compared_and_scored() -> Result<()> {

@@ -114,10 +114,7 @@ impl Logistic {
                 z[label] -= 1.0;
                 for (c, &err) in z.iter().enumerate() {
                     let err32 = err as f32;
-                    grad_w[c * d..(c + 1) * d]
-                        .iter_mut()
-                        .zip(x)
-                        .for_each(|(g, xi)| *g += err32 * xi);
+                    super::axpy(err32, x, &mut grad_w[c * d..(c + 1) * d]);
                     grad_b[c] += err;
                 }
             }
