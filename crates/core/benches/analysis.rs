@@ -5,10 +5,12 @@
 //! run, then Criterion's statistics for the interactive ones. Run:
 //! `cargo bench -p medinsight-core --bench analysis`.
 
+mod common;
+
+use common::median_ms;
 use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
-use std::time::Instant;
 
 use medinsight_core::analysis::classifier::{cross_validate, TrainOptions};
 use medinsight_core::analysis::neighbours::{of_row, of_vector, outlier_scores};
@@ -40,18 +42,6 @@ fn data() -> (Vec<Vec<f32>>, Vec<usize>) {
         })
         .collect();
     (rows, (0..N).map(|i| i % CLASSES).collect())
-}
-
-fn median_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
 }
 
 /// Criterion's statistics for the interactive computations (the 2-second

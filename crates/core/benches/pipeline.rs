@@ -5,6 +5,9 @@
 //! against the original file, and the PNG compression trade-off (bytes saved against
 //! milliseconds spent) that chose the default. Run: `cargo bench -p medinsight-core`.
 
+mod common;
+
+use common::median_ms;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -103,19 +106,6 @@ fn stages(c: &mut Criterion) {
         });
         group.finish();
     }
-}
-
-/// Median of `runs` timings of `f`, in milliseconds.
-fn median_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
 }
 
 fn summary() {

@@ -2,7 +2,6 @@
 //! add labels, run and wait for the run, read the thumbnails' states. Shared by every
 //! end-to-end test file so that a change in the page changes one place here.
 
-use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -18,13 +17,9 @@ pub const FIGURES: &str =
 
 /// Runs `body` with a fresh browser, closing the browser whatever happens (an error
 /// from `body` comes back after the browser is closed).
-pub async fn with_browser<F, Fut>(body: F) -> Result<()>
-where
-    F: FnOnce(Browser) -> Fut,
-    Fut: Future<Output = (Browser, Result<()>)>,
-{
+pub async fn with_browser(body: impl AsyncFnOnce(&Browser) -> Result<()>) -> Result<()> {
     let browser = Browser::start().await?;
-    let (browser, outcome) = body(browser).await;
+    let outcome = body(&browser).await;
     browser.close().await;
     outcome
 }
