@@ -11,7 +11,6 @@ use common::median_ms;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
 use medinsight_core::pipeline::decode::{decode, FrameChoice, Source};
