@@ -1,6 +1,7 @@
 //! Exploring embedded images, end to end (release build, `medinsight emulate`,
 //! Chromium): neighbours, outliers, the map, the classifier, the `.npy` export checked
-//! with numpy, and a reload in the middle of a run.
+//! with numpy and imported back with the session file, and a reload in the middle of a
+//! run.
 
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ async fn neighbours_outliers_map_and_classifier_on_a_mixed_set() -> Result<()> {
 }
 
 #[tokio::test]
-async fn the_npy_export_loads_in_numpy_with_the_sessions_values() -> Result<()> {
+async fn the_npy_export_loads_in_numpy_and_exports_import_back() -> Result<()> {
     let (_emulator, url) = start_emulator(&[])?;
     with_browser(async |b| {
         open(b, &url).await?;
@@ -139,6 +140,48 @@ async fn the_npy_export_loads_in_numpy_with_the_sessions_values() -> Result<()> 
             meta.starts_with("name\tlabel\tpath\n") && meta.lines().count() == 4,
             "metadata: {meta:?}"
         );
+
+        // And back in: the .npy with its metadata, then the session file.
+        let input = |css: &'static str| b.client.find(fantoccini::Locator::Css(css));
+        input("input.import-npy-file")
+            .await?
+            .send_keys(&dir.join("medinsight-embeddings.npy").display().to_string())
+            .await?;
+        input("input.import-tsv-file")
+            .await?
+            .send_keys(&dir.join("medinsight-embeddings-metadata.tsv").display().to_string())
+            .await?;
+        b.click("button.import-vectors").await?;
+        b.wait_until(
+            "the imported vectors are images",
+            Duration::from_secs(20),
+            "return document.querySelectorAll(\".image-card[data-stage='embedded']\").length === 6",
+            "return document.querySelector('.export-status').textContent",
+        )
+        .await?;
+        input("input.import-session-file")
+            .await?
+            .send_keys(&dir.join("medinsight-session.json").display().to_string())
+            .await?;
+        b.click("button.import-session").await?;
+        b.wait_until(
+            "the imported session is back",
+            Duration::from_secs(20),
+            "return document.querySelectorAll(\".image-card[data-stage='embedded']\").length === 9",
+            "return document.querySelector('.export-status').textContent",
+        )
+        .await?;
+        let status: String = b.js("return document.querySelector('.export-status').textContent").await?;
+        ensure!(status.contains("Imported 3 images"), "import status: {status}");
+        // Imported vectors are the exported ones: each name's twin reads 1.000.
+        b.click("button[data-tab='Similarity']").await?;
+        let (values, names): (String, String) = b
+            .js("const c = document.querySelector('canvas.heatmap'); return [c.dataset.values, c.dataset.rowNames]")
+            .await?;
+        let values: Vec<&str> = values.split(',').collect();
+        let names: Vec<String> = serde_json::from_str(&names)?;
+        ensure!(names.len() == 9, "heatmap rows: {names:?}");
+        ensure!(values[3] == "1.000" && values[6] == "1.000", "first row: {:?}", &values[..9]);
         Ok(())
     })
     .await
