@@ -81,8 +81,8 @@ impl Preparer {
             if self.session.image(item.id).is_none() {
                 continue;
             }
+            // Options changed meanwhile: `set_options` queued it again already.
             if item.options.get_untracked() != options {
-                item.stage.set(Stage::Queued);
                 continue;
             }
             match result {

@@ -19,6 +19,7 @@ use medinsight_core::batching;
 use medinsight_core::retry::{decide, Decision, Failure};
 use medinsight_core::wire::{parse_response, ParseOptions, Row, ScoreRequest, ScoreResponse};
 
+use crate::compute_worker::PreparedImage;
 use crate::score_client::{post, SendError};
 use crate::session::{Embedded, ImageItem, LabelItem, Progress, Session, Stage};
 
@@ -30,10 +31,34 @@ enum Target {
     Query,
 }
 
+/// What a row carries. An image's base64 is made only when its request is built, so a
+/// run over 2 000 images never holds all their base64 at once.
+enum Payload {
+    Image(Arc<PreparedImage>),
+    Text(String),
+}
+
 struct Cell {
     target: Target,
-    row: Row,
+    payload: Payload,
     key: u64,
+}
+
+impl Cell {
+    fn row(&self) -> Row {
+        match &self.payload {
+            Payload::Image(p) => Row::image(medinsight_core::pipeline::encode::base64(&p.png)),
+            Payload::Text(t) => Row::text(t.clone()),
+        }
+    }
+
+    /// Bytes the cell adds to a request body.
+    fn bytes(&self) -> usize {
+        match &self.payload {
+            Payload::Image(p) => p.png.len().div_ceil(3) * 4,
+            Payload::Text(t) => t.len(),
+        }
+    }
 }
 
 enum BatchOutcome {
@@ -76,12 +101,7 @@ pub async fn run(session: Session) {
             p.note = Some("Nothing to send: every image and label is embedded already.".into())
         });
     }
-    let sizes: Vec<usize> = cells
-        .iter()
-        .map(|c| {
-            c.row.image.as_ref().map_or(0, String::len) + c.row.text.as_ref().map_or(0, String::len)
-        })
-        .collect();
+    let sizes: Vec<usize> = cells.iter().map(Cell::bytes).collect();
     let mut cells = cells.into_iter();
     let queue: VecDeque<Vec<Cell>> = batching::plan(&sizes, settings.run.batch_limits())
         .into_iter()
@@ -148,7 +168,7 @@ fn pending_cells(session: Session) -> Vec<Cell> {
             if !done {
                 cells.push(Cell {
                     target: Target::Image(item),
-                    row: Row::image(medinsight_core::pipeline::encode::base64(&p.png)),
+                    payload: Payload::Image(p.clone()),
                     key: p.fingerprint,
                 });
             }
@@ -169,7 +189,7 @@ fn pending_cells(session: Session) -> Vec<Cell> {
                 label.error.set(None);
                 cells.push(Cell {
                     target: Target::Label(label),
-                    row: Row::text(text),
+                    payload: Payload::Text(text),
                     key,
                 });
             }
@@ -185,7 +205,7 @@ async fn send(
     batch: &[Cell],
 ) -> BatchOutcome {
     let request = ScoreRequest {
-        rows: batch.iter().map(|c| c.row.clone()).collect(),
+        rows: batch.iter().map(Cell::row).collect(),
         get_scaling_factor: true,
     };
     let body = request.to_body();
@@ -207,7 +227,9 @@ async fn send(
             settings.run.timeout_secs,
         )
         .await;
-        session.progress.update(|p| p.in_flight -= 1);
+        session
+            .progress
+            .update(|p| p.in_flight = p.in_flight.saturating_sub(1));
         // (status for the retry decision, what to tell the user if it is the last)
         let (status, message, retry_after) = match sent {
             Ok(answer) => {
@@ -259,10 +281,17 @@ async fn send(
 
 /// Puts a batch's outcome on its images and labels.
 fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
+    // While a request was out, an image may have been removed (its answer must not
+    // bring it back) or re-queued with other options (its stage is no longer `Sending`
+    // and its new preparation decides): only images still waiting for this answer move.
+    let waiting =
+        |i: &ImageItem| session.image(i.id).is_some() && i.stage.get_untracked() == Stage::Sending;
     match outcome {
         BatchOutcome::Done(response) => {
             if let Some(s) = response.scaling_factor {
-                session.scaling_factor.set(Some(s.log()));
+                if session.scaling_factor.get_untracked() != Some(s.log()) {
+                    session.scaling_factor.set(Some(s.log()));
+                }
             }
             let n = batch.len();
             for (row, cell) in batch.into_iter().enumerate() {
@@ -276,17 +305,17 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                     key: cell.key,
                 });
                 match cell.target {
-                    Target::Image(i) => {
+                    Target::Image(i) if waiting(&i) => {
                         i.embedding.set(embedded);
                         i.stage.set(Stage::Embedded);
                         // Saved at once: a closed tab loses no finished vector.
                         session.save_image(i);
                     }
+                    // Labels are saved by the app's effect on their signals.
                     Target::Label(l) => l.embedding.set(embedded),
-                    Target::Query => {}
+                    Target::Image(_) | Target::Query => {}
                 }
             }
-            session.save_labels();
             session.progress.update(|p| p.embedded += n);
         }
         BatchOutcome::Failed(failure) => {
@@ -294,12 +323,12 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
             let n = batch.len();
             for cell in batch {
                 match cell.target {
-                    Target::Image(i) => {
+                    Target::Image(i) if waiting(&i) => {
                         i.stage.set(Stage::Failed(message.clone()));
                         session.save_image(i);
                     }
                     Target::Label(l) => l.error.set(Some(message.clone())),
-                    Target::Query => {}
+                    Target::Image(_) | Target::Query => {}
                 }
             }
             let fatal = matches!(failure, Failure::Unauthorized | Failure::NoDeployment);
@@ -316,9 +345,7 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
         BatchOutcome::Cancelled => {
             for cell in batch {
                 if let Target::Image(i) = cell.target {
-                    if i.stage.get_untracked() == Stage::Sending
-                        || i.stage.get_untracked() == Stage::Ready
-                    {
+                    if waiting(&i) {
                         i.stage.set(Stage::Ready);
                     }
                 }
@@ -333,7 +360,7 @@ pub async fn embed_text(session: Session, text: String) -> Result<Vec<f32>, Stri
     let cell = Cell {
         target: Target::Query,
         key: LabelItem::key(&text),
-        row: Row::text(text),
+        payload: Payload::Text(text),
     };
     match send(session, &settings, std::slice::from_ref(&cell)).await {
         BatchOutcome::Done(response) => {

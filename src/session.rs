@@ -273,6 +273,10 @@ impl Session {
     /// Changes the preparation of one image: it is prepared again, and embedded again on
     /// the next run if the pixels differ.
     pub fn set_options(&self, item: ImageItem, options: PrepareOptions) {
+        // Restored and imported images have no original to prepare again.
+        if self.file(item.id).is_none() {
+            return;
+        }
         if item.options.get_untracked() != options
             || matches!(item.stage.get_untracked(), Stage::Failed(_))
         {
@@ -595,7 +599,7 @@ fn restored_item(s: crate::store::SavedImage) -> ImageItem {
     };
     let embedded = match (&embedding, &prepared) {
         (Some(e), Some(p)) => e.key == p.fingerprint,
-        (Some(_), None) => true,
+        (Some(_), None) => m.stage == "embedded",
         _ => false,
     };
     let stage = if embedded {

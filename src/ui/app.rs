@@ -95,8 +95,14 @@ pub fn App() -> impl IntoView {
         );
     });
 
+    // Files that arrive while the saved session is being read wait for it: their ids
+    // are given after the saved ones.
+    let restored = RwSignal::new(false);
+    let waiting = StoredValue::new_local(Vec::<Incoming>::new());
     let on_files = Callback::new(move |incoming: Vec<Incoming>| {
-        if session.add_files(incoming) > 0 {
+        if !restored.get_untracked() {
+            waiting.update_value(|w| w.extend(incoming));
+        } else if session.add_files(incoming) > 0 {
             preparer.kick();
         }
     });
@@ -121,10 +127,13 @@ pub fn App() -> impl IntoView {
         preparer.kick();
     });
     // The saved session comes back first; only then do label edits overwrite it.
-    let restored = RwSignal::new(false);
     leptos::task::spawn_local(async move {
         session.restore().await;
         restored.set(true);
+        let early = waiting.try_update_value(std::mem::take).unwrap_or_default();
+        if !early.is_empty() {
+            on_files.run(early);
+        }
     });
     Effect::new(move |_| {
         // Tracks every label's text and vector, and the scaling factor.

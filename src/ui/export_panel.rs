@@ -49,13 +49,41 @@ fn parse_session(text: &str) -> Result<SessionFile, ImportError> {
     if version > SESSION_VERSION {
         return Err(ImportError::SessionVersion(version, SESSION_VERSION));
     }
-    serde_json::from_value(value).map_err(|e| ImportError::Session(e.to_string()))
+    let file: SessionFile =
+        serde_json::from_value(value).map_err(|e| ImportError::Session(e.to_string()))?;
+    // Every vector must be usable by the analyses: 1024 finite values.
+    let vectors = file
+        .images
+        .iter()
+        .map(|i| (&i.name, &i.vector))
+        .chain(file.labels.iter().map(|l| (&l.text, &l.vector)));
+    for (name, v) in vectors {
+        if let Some(v) = v {
+            if v.len() != medinsight_core::EMBEDDING_DIM || v.iter().any(|x| !x.is_finite()) {
+                return Err(ImportError::Session(format!(
+                    "the vector of “{name}” is not {} finite numbers",
+                    medinsight_core::EMBEDDING_DIM
+                )));
+            }
+        }
+    }
+    Ok(file)
 }
 
 /// Rows of an `.npy` with their metadata (header with a `name` column, optionally
 /// `label` and `path`).
 fn parse_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, ImportError> {
     let vectors = read_npy(npy)?;
+    if let Some(v) = vectors
+        .first()
+        .filter(|v| v.len() != medinsight_core::EMBEDDING_DIM)
+    {
+        return Err(ImportError::Npy(format!(
+            "its rows have {} values; MedImageInsight vectors have {}",
+            v.len(),
+            medinsight_core::EMBEDDING_DIM
+        )));
+    }
     let (header, rows) = read_metadata(tsv)?;
     if rows.len() != vectors.len() {
         return Err(ImportError::RowCount {
@@ -203,15 +231,33 @@ mod tests {
         );
         let file = SessionFile::new(Default::default(), Some(4.5), vec![], vec![]);
         assert_eq!(parse_session(&file.to_json()).unwrap(), file);
+        let short = SessionFile::new(
+            Default::default(),
+            None,
+            vec![SessionImage {
+                name: "a.png".into(),
+                vector: Some(vec![0.5; 3]),
+                ..Default::default()
+            }],
+            vec![],
+        );
+        assert!(
+            matches!(parse_session(&short.to_json()), Err(ImportError::Session(m)) if m.contains("a.png"))
+        );
     }
 
     #[test]
     fn vectors_pair_with_their_metadata() {
-        let npy = npy_f32(&[vec![1.0f32, 0.0], vec![0.0, 1.0]]);
+        let (a, b) = (vec![0.5f32; 1024], vec![-0.25f32; 1024]);
+        let npy = npy_f32(&[a, b.clone()]);
         let images = parse_vectors(&npy, "label\tname\nEdema\ta.png\n\tb.png\n").unwrap();
         assert_eq!(images[0].name, "a.png");
         assert_eq!(images[0].label, "Edema");
-        assert_eq!(images[1].vector, Some(vec![0.0, 1.0]));
+        assert_eq!(images[1].vector, Some(b));
+        let narrow = npy_f32(&[vec![1.0f32, 0.0]]);
+        assert!(
+            matches!(parse_vectors(&narrow, "name\na\n"), Err(ImportError::Npy(m)) if m.contains("2 values"))
+        );
         assert_eq!(
             parse_vectors(&npy, "name\na.png\n").unwrap_err(),
             ImportError::RowCount {

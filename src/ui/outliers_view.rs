@@ -106,7 +106,7 @@ pub fn OutliersView(
         <div class="outliers">
             <div class="controls">
                 <label>"Reference "
-                    <select class="outlier-reference" on:change=move |e| reference.set(event_target_value(&e))>
+                    <select class="outlier-reference" prop:value=move || reference.get() on:change=move |e| reference.set(event_target_value(&e))>
                         <option value="">"all images"</option>
                         {move || labels.get().into_iter().map(|l| view! { <option value=l.clone()>{format!("images labelled {l}")}</option> }).collect_view()}
                     </select>

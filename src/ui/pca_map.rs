@@ -161,7 +161,7 @@ pub fn PcaMap(
                     data-points=move || placed().map_or(0, |p| p.xy.len())
                     on:mousemove=move |e| hover.set(nearest(&e))
                     on:mouseleave=move |_| hover.set(None)
-                    on:click=move |e| if let (Some(i), Some(p)) = (nearest(&e), placed()) { selected.set(Some(p.item_ids[i])) }
+                    on:click=move |e| if let Some(id) = nearest(&e).and_then(|i| placed()?.item_ids.get(i).copied()) { selected.set(Some(id)) }
                 ></canvas>
                 {move || thumbs.get().then(placed).flatten().filter(|p| p.item_ids.len() <= MAX_THUMBS).map(|p| {
                     p.item_ids.iter().zip(&p.xy).filter_map(|(&id, &(x, y))| {
@@ -175,9 +175,10 @@ pub fn PcaMap(
                     }).collect_view()
                 })}
                 {move || hover.get().and_then(|i| placed().map(|p| (i, p))).and_then(|(i, p)| {
-                    let id = p.item_ids[i];
+                    // The hover index may be from the previous map.
+                    let id = *p.item_ids.get(i)?;
                     let item = images.with(|v| v.iter().find(|x| x.id == id).copied())?;
-                    let (x, y) = p.xy[i];
+                    let (x, y) = *p.xy.get(i)?;
                     Some(view! {
                         <div class="map-tip" style=format!("left: {:.2}%; top: {:.2}%", x / W * 100.0, y / H * 100.0)>
                             {item.preview_url.get().map(|u| view! { <img src=u alt="" width="96" height="96" /> })}

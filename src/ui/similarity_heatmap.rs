@@ -255,8 +255,12 @@ pub fn SimilarityHeatmap(
         cursor.set(Some(next));
     };
     let readout = move || {
-        cursor.get().map(|(r, c)| {
-            matrix.with(|m| format!("{} × {}: {:.3}", m.rows[r].name, m.cols[c].name, m.at(r, c)))
+        cursor.get().and_then(|(r, c)| {
+            // The cursor may still point into a larger matrix that just changed.
+            matrix.with(|m| {
+                let (a, b) = (m.rows.get(r)?, m.cols.get(c)?);
+                Some(format!("{} × {}: {:.3}", a.name, b.name, m.at(r, c)))
+            })
         })
     };
     let values_attr = move || {
@@ -347,8 +351,9 @@ pub fn SimilarityHeatmap(
             <p class="heatmap-readout" aria-live="polite">
                 {move || readout().unwrap_or_else(|| "Hover a cell, or focus the map and use the arrow keys.".into())}
             </p>
-            {move || opened.get().map(|(r, c)| matrix.with(|m| {
-                let (a, b, v) = (m.rows[r].clone(), m.cols[c].clone(), m.at(r, c));
+            {move || opened.get().and_then(|(r, c)| matrix.with(|m| {
+                let (a, b) = (m.rows.get(r)?.clone(), m.cols.get(c)?.clone());
+                let v = m.at(r, c);
                 let item = move |e: Entry| {
                     let id = e.id;
                     view! {
@@ -364,14 +369,14 @@ pub fn SimilarityHeatmap(
                         </figure>
                     }
                 };
-                view! {
+                Some(view! {
                     <div class="pair" role="region" aria-label="The pair opened from the heatmap">
                         {item(a)}
                         <p class="pair-value">{format!("cosine {v:.3}")}</p>
                         {item(b)}
                         <button class="close-pair" on:click=move |_| opened.set(None)>"Close"</button>
                     </div>
-                }
+                })
             }))}
         </Show>
     }

@@ -77,12 +77,19 @@ pub fn read_npy(bytes: &[u8]) -> Result<Vec<Vec<f32>>, ImportError> {
         }
         other => return Err(ImportError::NpyType(other.descr())),
     };
-    let dim = shape[1] as usize;
-    Ok(if dim == 0 {
-        vec![Vec::new(); shape[0] as usize]
-    } else {
-        values.chunks(dim).map(<[f32]>::to_vec).collect()
-    })
+    if shape[1] == 0 {
+        return Err(ImportError::NpyShape(shape));
+    }
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ImportError::Npy(format!(
+            "value {i} (row {}) is not a finite number",
+            i / shape[1] as usize
+        )));
+    }
+    Ok(values
+        .chunks(shape[1] as usize)
+        .map(<[f32]>::to_vec)
+        .collect())
 }
 
 /// Makes a TSV field safe: tabs and line breaks become spaces.
@@ -196,6 +203,26 @@ mod tests {
             out
         };
         assert_eq!(read_npy(&one_d), Err(ImportError::NpyShape(vec![3])));
+        let empty_rows = {
+            use npyz::WriterBuilder;
+            let mut out = Vec::new();
+            let w = npyz::WriteOptions::<f32>::new()
+                .default_dtype()
+                .shape(&[1 << 40, 0])
+                .writer(&mut out)
+                .begin_nd()
+                .unwrap();
+            w.finish().unwrap();
+            out
+        };
+        assert_eq!(
+            read_npy(&empty_rows),
+            Err(ImportError::NpyShape(vec![1 << 40, 0]))
+        );
+        let nan = npy_f32(&[vec![1.0f32, f32::NAN]]);
+        assert!(
+            matches!(read_npy(&nan), Err(ImportError::Npy(m)) if m.contains("value 1 (row 0)"))
+        );
         let ints = {
             use npyz::WriterBuilder;
             let mut out = Vec::new();

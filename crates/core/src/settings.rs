@@ -84,13 +84,24 @@ impl Default for Settings {
     }
 }
 
+/// A path on this origin: one leading `/`, and nothing a browser would turn into
+/// another host — no `//` or `/\` start (browsers read `\` as `/`), no whitespace or
+/// control characters (browsers strip tabs and line breaks from URLs), no backslash.
+fn same_origin_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
 impl Settings {
     /// The same settings, each number clamped to what the controls offer and the path
     /// kept on this origin (it must start with one `/`: pixels never leave the origin).
     pub fn sanitised(mut self) -> Self {
-        let path = self.endpoint_path.trim();
-        self.endpoint_path = if path.starts_with('/') && !path.starts_with("//") {
-            path.to_string()
+        self.endpoint_path = if same_origin_path(self.endpoint_path.trim()) {
+            self.endpoint_path.trim().to_string()
         } else {
             SCORE_PATH.to_string()
         };
@@ -156,7 +167,17 @@ mod tests {
         assert_eq!(s.run.images_per_request, 1);
         assert_eq!(s.run.in_flight, 16);
         assert_eq!(s.run.retries, 20);
-        let s = Settings::from_json(r#"{"endpoint_path":"//evil.example/x"}"#);
-        assert_eq!(s.endpoint_path, "/score");
+        for sneaky in [
+            "//evil.example/x",
+            "/\\\\evil.example/x",
+            "/\\t/evil.example",
+            "/\\n/evil.example",
+            "/a\\\\b",
+        ] {
+            let s = Settings::from_json(&format!("{{\"endpoint_path\":\"{sneaky}\"}}"));
+            assert_eq!(s.endpoint_path, "/score", "{sneaky:?} must not be kept");
+        }
+        let s = Settings::from_json(r#"{"endpoint_path":"/proxy/score"}"#);
+        assert_eq!(s.endpoint_path, "/proxy/score");
     }
 }

@@ -61,21 +61,36 @@ fn dot64(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Modified Gram–Schmidt, in place; a vector that collapses is replaced by a unit
-/// vector along a coordinate (the subspace stays full).
+/// Modified Gram–Schmidt, twice over ("twice is enough"), in place. A vector that
+/// loses nearly all its length to the earlier ones (rank-deficient data: constant
+/// columns) would turn rounding noise into a direction inside their span; it is replaced
+/// by the first coordinate axis that is independent of them, so the basis stays
+/// orthonormal and the subspace full.
 fn orthonormalise(vs: &mut [Vec<f64>]) {
-    for i in 0..vs.len() {
-        for j in 0..i {
-            let (done, rest) = vs.split_at_mut(i);
-            let p = dot64(&rest[0], &done[j]);
-            rest[0]
-                .iter_mut()
-                .zip(&done[j])
-                .for_each(|(a, b)| *a -= p * b);
+    let project_out = |v: &mut Vec<f64>, done: &[Vec<f64>]| {
+        for _ in 0..2 {
+            for u in done {
+                let p = dot64(v, u);
+                v.iter_mut().zip(u).for_each(|(a, b)| *a -= p * b);
+            }
         }
-        if normalise(&mut vs[i]) < 1e-300 {
-            let d = vs[i].len();
-            vs[i] = (0..d).map(|k| f64::from(u8::from(k == i % d))).collect();
+    };
+    for i in 0..vs.len() {
+        let (done, rest) = vs.split_at_mut(i);
+        let v = &mut rest[0];
+        let before = dot64(v, v).sqrt();
+        project_out(v, done);
+        if normalise(v) > 1e-8 * before.max(f64::MIN_POSITIVE) {
+            continue;
+        }
+        let d = v.len();
+        for axis in 0..d {
+            let mut e: Vec<f64> = (0..d).map(|k| f64::from(u8::from(k == axis))).collect();
+            project_out(&mut e, done);
+            if normalise(&mut e) > 1e-8 {
+                *v = e;
+                break;
+            }
         }
     }
 }
@@ -93,7 +108,8 @@ fn jacobi(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
             .flat_map(|p| (0..n).filter(move |&q| q != p).map(move |q| (p, q)))
             .map(|(p, q)| a[p][q] * a[p][q])
             .sum();
-        if off < 1e-30 {
+        let diag: f64 = (0..n).map(|i| a[i][i] * a[i][i]).sum();
+        if off <= 1e-30 * diag.max(f64::MIN_POSITIVE) {
             break;
         }
         for p in 0..n {
@@ -165,6 +181,10 @@ pub fn fit(rows: &[impl AsRef<[f32]>]) -> Option<Pca> {
                 .map(|(x, m)| (f64::from(*x) - m) as f32)
         })
         .collect();
+    if centred.iter().any(|x| !x.is_finite()) {
+        // NaN or infinite input: no meaningful map (and no endless iteration).
+        return None;
+    }
     let total_variance =
         centred.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / (n - 1) as f64;
 
@@ -356,6 +376,58 @@ mod tests {
             ev
         );
         assert!((p.total_variance - ev.iter().sum::<f64>()).abs() < 1e-6 * ev[0]);
+    }
+
+    #[test]
+    fn rank_deficient_data_keeps_an_orthonormal_basis() {
+        // 50 × 20 with 17 constant columns: only 3 directions vary, fewer than the block.
+        let rows: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                let t = i as f32;
+                let mut v = vec![0.25f32; 20];
+                v[3] = (t * 0.37).sin() * 2.0;
+                v[7] = (t * 1.3).cos();
+                v[11] = (t * 0.11).sin() * 0.5;
+                v
+            })
+            .collect();
+        let p = fit(&rows).unwrap();
+        let n = rows.len() as f64;
+        let var = |j: usize| {
+            let m = rows.iter().map(|r| f64::from(r[j])).sum::<f64>() / n;
+            rows.iter()
+                .map(|r| (f64::from(r[j]) - m).powi(2))
+                .sum::<f64>()
+                / (n - 1.0)
+        };
+        // The varying columns are nearly uncorrelated: the top variances are theirs.
+        let mut v = [var(3), var(7), var(11)];
+        v.sort_by(|a, b| b.total_cmp(a));
+        assert!(p.iterations < MAX_STEPS, "did not converge");
+        assert!(
+            p.variance[0] <= p.total_variance + 1e-9
+                && p.variance[0] + p.variance[1] <= p.total_variance + 1e-9,
+            "{:?} of {}",
+            p.variance,
+            p.total_variance
+        );
+        assert!(
+            (p.variance[0] - v[0]).abs() < 0.1 * v[0],
+            "{:?} vs {v:?}",
+            p.variance
+        );
+        let dot: f64 = p.axes[0].iter().zip(&p.axes[1]).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() < 1e-6, "axes not orthogonal: {dot}");
+    }
+
+    #[test]
+    fn non_finite_data_has_no_map() {
+        assert!(fit(&[
+            vec![1.0f32, f32::NAN, 0.0],
+            vec![0.0, 1.0, 2.0],
+            vec![2.0, 0.5, 1.0]
+        ])
+        .is_none());
     }
 
     #[test]
