@@ -4,6 +4,8 @@
 //! baseline — and predicts a label for every unlabelled image.
 
 use leptos::prelude::*;
+
+use crate::ui::typed;
 use leptos::task::spawn_local;
 
 use crate::analyst::Analyst;
@@ -146,7 +148,8 @@ pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> imp
     }
 }
 
-/// A whole number typed into a field, if it is one.
+/// A count typed into a field (a function, because the view macro cannot hold a
+/// turbofish).
 fn count(e: &leptos::ev::Event) -> Option<usize> {
-    event_target_value(e).trim().parse().ok()
+    typed(e)
 }

@@ -25,11 +25,7 @@ fn choice_of(w: Windowing) -> WindowChoice {
 }
 
 fn number(e: &leptos::ev::Event) -> Option<f64> {
-    event_target_value(e)
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
+    crate::ui::typed::<f64>(e).filter(|v| v.is_finite())
 }
 
 #[component]

@@ -23,3 +23,9 @@ pub mod similarity_heatmap;
 pub mod studies_view;
 pub mod theme_toggle;
 pub mod zero_shot_view;
+
+/// The number typed into a field, if it is one (finite, for floats): what every numeric
+/// input of the page reads on `change`.
+pub fn typed<T: std::str::FromStr>(e: &leptos::ev::Event) -> Option<T> {
+    leptos::prelude::event_target_value(e).trim().parse().ok()
+}

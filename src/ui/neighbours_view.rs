@@ -2,6 +2,8 @@
 //! (embedded on demand), as a ranked strip with cosines.
 
 use leptos::prelude::*;
+
+use crate::ui::typed;
 use medinsight_core::analysis::neighbours::{of_row, of_vector};
 use medinsight_core::analysis::Embeddings;
 
@@ -91,7 +93,8 @@ pub fn NeighboursView(session: Session) -> impl IntoView {
     }
 }
 
-/// A whole number typed into a field, if it is one.
+/// A count typed into a field (a function, because the view macro cannot hold a
+/// turbofish).
 fn count(e: &leptos::ev::Event) -> Option<usize> {
-    event_target_value(e).trim().parse().ok()
+    typed(e)
 }

@@ -3,6 +3,8 @@
 //! ranked; images over the threshold are marked in the gallery. Scored in the worker.
 
 use leptos::prelude::*;
+
+use crate::ui::typed;
 use leptos::task::spawn_local;
 
 use crate::analyst::Analyst;
@@ -142,7 +144,8 @@ pub fn OutliersView(
     }
 }
 
-/// A whole number typed into a field, if it is one.
+/// A count typed into a field (a function, because the view macro cannot hold a
+/// turbofish).
 fn count(e: &leptos::ev::Event) -> Option<usize> {
-    event_target_value(e).trim().parse().ok()
+    typed(e)
 }

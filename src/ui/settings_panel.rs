@@ -13,7 +13,7 @@ pub fn SettingsPanel(settings: RwSignal<Settings>) -> impl IntoView {
             *s = s.clone().sanitised();
         })
     };
-    let num = |e: &leptos::ev::Event| event_target_value(e).trim().parse::<f64>().ok();
+    let num = |e: &leptos::ev::Event| crate::ui::typed::<f64>(e).filter(|v| v.is_finite());
     view! {
         <details class="settings">
             <summary>"Settings"</summary>
