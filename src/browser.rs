@@ -16,14 +16,19 @@ pub enum BrowserError {
     Call { what: &'static str, message: String },
 }
 
+/// What a thrown JavaScript value says: an `Error`'s message, a thrown string, or its
+/// debug form.
+pub fn js_error_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
 fn call(what: &'static str) -> impl FnOnce(JsValue) -> BrowserError {
     move |e| BrowserError::Call {
         what,
-        message: e
-            .dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .or_else(|| e.as_string())
-            .unwrap_or_else(|| format!("{e:?}")),
+        message: js_error_text(&e),
     }
 }
 

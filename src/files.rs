@@ -141,12 +141,7 @@ async fn callback_promise(
 }
 
 fn describe(e: JsValue) -> ReadError {
-    let text = e
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"));
-    ReadError::Browser(text)
+    ReadError::Browser(crate::browser::js_error_text(&e))
 }
 
 /// The whole file, read into memory.

@@ -410,19 +410,16 @@ impl Session {
 }
 
 impl ImageItem {
+    /// [`ImageItem::current_vector`], read without tracking (exports, saves).
     fn current_vector_untracked(&self) -> Option<Vec<f32>> {
-        let e = self.embedding.get_untracked()?;
-        match self.prepared.get_untracked() {
-            Some(p) => (e.key == p.fingerprint).then(|| e.vector.to_vec()),
-            None => (self.stage.get_untracked() == Stage::Embedded).then(|| e.vector.to_vec()),
-        }
+        untrack(|| self.current_vector()).map(|v| v.to_vec())
     }
 }
 
 impl LabelItem {
+    /// [`LabelItem::current_vector`], read without tracking (exports, saves).
     fn current_vector_untracked(&self) -> Option<Vec<f32>> {
-        let e = self.embedding.get_untracked()?;
-        (e.key == Self::key(&self.text.get_untracked())).then(|| e.vector.to_vec())
+        untrack(|| self.current_vector()).map(|v| v.to_vec())
     }
 }
 

@@ -10,7 +10,7 @@ use leptos::task::spawn_local;
 
 use crate::analyst::Analyst;
 use crate::compute_worker::{Analysis, Found};
-use crate::session::{embedded, ImageItem};
+use crate::session::{distinct_labels, embedded, ImageItem};
 
 #[derive(Clone, PartialEq)]
 struct Report {
@@ -31,13 +31,8 @@ pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> imp
     let busy = RwSignal::new(false);
     let train = move || {
         let e = images.with_untracked(|v| embedded(v));
-        let mut classes: Vec<String> = e
-            .iter()
-            .map(|(i, _)| i.label.get_untracked())
-            .filter(|l| !l.is_empty())
-            .collect();
-        classes.sort();
-        classes.dedup();
+        let items: Vec<ImageItem> = e.iter().map(|(i, _)| *i).collect();
+        let classes = untrack(|| distinct_labels(&items));
         let counts: Vec<usize> = classes
             .iter()
             .map(|c| {
