@@ -71,7 +71,7 @@ fn png_b64(seed: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn request(rows: Vec<Row>, get_scaling_factor: bool) -> ScoreRequest {
+fn request(rows: Vec<Row>, get_scaling_factor: Option<bool>) -> ScoreRequest {
     ScoreRequest {
         rows,
         get_scaling_factor,
@@ -82,8 +82,9 @@ fn request(rows: Vec<Row>, get_scaling_factor: bool) -> ScoreRequest {
 async fn documented_examples_answer_in_both_shapes() {
     for shape in ["rows", "columns"] {
         let r = router(&["--response-shape", shape]);
+        // The text-only example sends no `params`: the service's default is true.
         for (name, get_scaling_factor) in [
-            ("request_text_only.json", false),
+            ("request_text_only.json", true),
             ("request_image_text.json", true),
         ] {
             let body = fixture(name);
@@ -123,7 +124,7 @@ async fn same_image_same_vector_whatever_the_client_quirks() {
     assert_eq!(res.status(), StatusCode::OK, "{text}");
     let req = request(
         vec![Row::image("a"), Row::image("b"), Row::image("c")],
-        true,
+        Some(true),
     );
     let parsed = parse_response(&text, &req, ParseOptions::default()).unwrap();
     let v: Vec<&Vec<f32>> = parsed.images.iter().map(|v| v.as_ref().unwrap()).collect();
@@ -138,7 +139,7 @@ async fn takes_up_to_1024_rows() {
     let r = router(&[]);
     let req = request(
         (0..1024).map(|i| Row::text(format!("t{i}"))).collect(),
-        false,
+        Some(false),
     );
     let (res, text) = score(&r, &req.to_body()).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -151,36 +152,93 @@ async fn takes_up_to_1024_rows() {
     );
     let over = request(
         (0..1025).map(|i| Row::text(format!("t{i}"))).collect(),
-        false,
+        Some(false),
     );
     let (res, text) = score(&r, &over.to_body()).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY);
     assert!(
         text.contains("input_data.data") && text.contains("1024"),
         "{text}"
     );
 }
 
+/// A request the scoring wrapper refuses reaches the client as the gateway passes it
+/// on: 424, the container's 400 and its reason in headers.
+fn assert_refused_by_the_model(res: &Response<()>, text: &str, names: &str) {
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY, "{text}");
+    assert_eq!(res.headers()["ms-azureml-model-error-statuscode"], "400");
+    let reason = res.headers()["ms-azureml-model-error-reason"]
+        .to_str()
+        .unwrap();
+    assert!(reason.contains(names), "{reason:?} should name {names:?}");
+    assert!(text.contains(names), "{text}");
+}
+
 #[tokio::test]
-async fn malformed_request_is_400_naming_the_field() {
+async fn malformed_request_is_424_naming_the_field() {
     let r = router(&[]);
     let (res, text) = score(
         &r,
         r#"{"input_data":{"columns":["image","text"],"data":[[1,"a"]]}}"#,
     )
     .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(text.contains("input_data.data[0][0]"), "{text}");
+    assert_refused_by_the_model(&res, &text, "input_data.data[0][0]");
     let (res, text) = score(&r, "{not json").await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(text.contains("not JSON"), "{text}");
+    assert_refused_by_the_model(&res, &text, "not JSON");
+}
+
+#[tokio::test]
+async fn a_batch_mixing_images_and_texts_is_refused_like_the_service() {
+    let r = router(&[]);
+    for empty in [serde_json::json!(""), serde_json::Value::Null] {
+        let body = serde_json::json!({
+            "input_data": {"columns": ["image", "text"], "index": [0, 1],
+                            "data": [[png_b64(3), empty.clone()], [empty, "x-ray chest"]]},
+            "params": {"get_scaling_factor": true}
+        })
+        .to_string();
+        let (res, text) = score(&r, &body).await;
+        assert_refused_by_the_model(
+            &res,
+            &text,
+            "the image column is filled in 1 row(s) and empty in 1",
+        );
+    }
+    // The same items, one kind per request, are answered.
+    for req in [
+        request(vec![Row::image(png_b64(3))], None),
+        request(vec![Row::text("x-ray chest")], None),
+    ] {
+        let (res, text) = score(&r, &req.to_body()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn missing_or_empty_params_still_bring_the_scaling_factor() {
+    let r = router(&[]);
+    let rows = vec![Row::text("x-ray chest")];
+    let no_params = request(rows.clone(), None).to_body();
+    let mut empty: serde_json::Value = serde_json::from_str(&no_params).unwrap();
+    empty["params"] = serde_json::json!({});
+    for (body, expected) in [
+        (no_params, Some(SCALING_FACTOR)),
+        (empty.to_string(), Some(SCALING_FACTOR)),
+        (request(rows.clone(), Some(false)).to_body(), None),
+    ] {
+        let (res, text) = score(&r, &body).await;
+        assert_eq!(res.status(), StatusCode::OK, "{text}");
+        let parsed =
+            parse_response(&text, &request(rows.clone(), None), ParseOptions::default()).unwrap();
+        assert_eq!(parsed.scaling_factor.map(|s| s.log()), expected, "{body}");
+    }
 }
 
 #[tokio::test]
 async fn undecodable_image_is_424_with_model_error_headers() {
     let r = router(&[]);
     let junk = base64::engine::general_purpose::STANDARD.encode(b"this is a text file, not a PNG");
-    let req = request(vec![Row::image(png_b64(2)), Row::image(junk)], false);
+    let req = request(vec![Row::image(png_b64(2)), Row::image(junk)], Some(false));
     let (res, text) = score(&r, &req.to_body()).await;
     assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY);
     assert_eq!(res.headers()["ms-azureml-model-error-statuscode"], "500");
@@ -194,7 +252,7 @@ async fn undecodable_image_is_424_with_model_error_headers() {
 #[tokio::test]
 async fn key_is_enforced_when_set() {
     let r = router(&["--key", "s3cret"]);
-    let body = request(vec![Row::text("a")], false).to_body();
+    let body = request(vec![Row::text("a")], Some(false)).to_body();
     let (res, _) = score(&r, &body).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let wrong = post()
@@ -212,7 +270,7 @@ async fn key_is_enforced_when_set() {
 #[tokio::test]
 async fn other_deployment_is_404() {
     let r = router(&["--deployment", "blue"]);
-    let body = request(vec![Row::text("a")], false).to_body();
+    let body = request(vec![Row::text("a")], Some(false)).to_body();
     let green = post()
         .header("azureml-model-deployment", "green")
         .body(Body::from(body.clone()))
@@ -232,7 +290,7 @@ async fn other_deployment_is_404() {
 #[tokio::test]
 async fn oversized_body_is_413() {
     let r = router(&["--max-body-bytes", "1000"]);
-    let req = request(vec![Row::text("a".repeat(2000))], false);
+    let req = request(vec![Row::text("a".repeat(2000))], Some(false));
     let (res, text) = score(&r, &req.to_body()).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(text.contains("1000 bytes"), "{text}");
@@ -248,7 +306,7 @@ async fn over_max_in_flight_is_429_with_retry_after() {
         "--retry-after-secs",
         "2",
     ]);
-    let body = request(vec![Row::text("a")], false).to_body();
+    let body = request(vec![Row::text("a")], Some(false)).to_body();
     let (first, second) = tokio::join!(score(&r, &body), async {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         score(&r, &body).await
@@ -272,7 +330,7 @@ async fn over_max_in_flight_is_429_with_retry_after() {
 #[tokio::test]
 async fn latency_over_request_timeout_is_408() {
     let r = router(&["--latency-ms", "200", "--request-timeout-ms", "50"]);
-    let (res, text) = score(&r, &request(vec![Row::text("a")], false).to_body()).await;
+    let (res, text) = score(&r, &request(vec![Row::text("a")], Some(false)).to_body()).await;
     assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
     assert!(text.contains("50 ms"), "{text}");
 }
@@ -289,7 +347,13 @@ async fn with_fault(
         "--response-shape",
         shape,
     ]);
-    let req = request(vec![Row::image(png_b64(5)), Row::text("x-ray chest")], true);
+    // Both cells in every row (one kind, as the service requires), so a fault can
+    // spoil either kind of vector.
+    let both = |seed| Row {
+        image: Some(png_b64(seed)),
+        text: Some(format!("x-ray chest {seed}")),
+    };
+    let req = request(vec![both(5), both(6)], Some(true));
     let res = r
         .oneshot(post().body(Body::from(req.to_body())).unwrap())
         .await

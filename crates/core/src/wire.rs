@@ -2,7 +2,10 @@
 //! responses MedImageInsight is known to answer with.
 //!
 //! The request is pandas' "split" orientation with two columns, `image` (base64 PNG) and
-//! `text`, one row per item; an empty cell is `""`. The response comes in two shapes:
+//! `text`, one row per item; an empty cell is `""`. A request carries images in every
+//! row, texts in every row, or both in every row: Azure's CLIP-style scoring wrapper
+//! refuses a column filled in some rows and empty in others, and the gateway turns that
+//! into a 424 that would fail the same items on every retry ([`ScoreRequest::kind`]). The response comes in two shapes:
 //! the documentation's single object of lists ([`ResponseShape::Columns`]) and the
 //! deployed service's array with one object per row ([`ResponseShape::Rows`]), where
 //! `image_features` is nested `[[…]]` and `text_features` flat. [`parse_response`]
@@ -44,16 +47,76 @@ impl Row {
             text: Some(text.into()),
         }
     }
+
+    /// What this row carries, `None` for a row with neither cell.
+    pub fn kind(&self) -> Option<RowKind> {
+        match (&self.image, &self.text) {
+            (Some(_), Some(_)) => Some(RowKind::Both),
+            (Some(_), None) => Some(RowKind::Image),
+            (None, Some(_)) => Some(RowKind::Text),
+            (None, None) => None,
+        }
+    }
+}
+
+/// What the rows of a request carry. One request carries one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RowKind {
+    Image,
+    Text,
+    Both,
+}
+
+/// A request whose `column` is filled in some rows and empty in others: what the
+/// service refuses (with 424).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {column} column is filled in {filled} row(s) and empty in {empty} (first empty: row {first_empty}); the service takes images in every row, texts in every row, or both in every row: send images and texts in separate requests")]
+pub struct MixedColumn {
+    pub column: VectorKind,
+    pub filled: usize,
+    pub empty: usize,
+    pub first_empty: usize,
 }
 
 /// A scoring request: rows in order, and whether to ask for the scaling factor.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScoreRequest {
     pub rows: Vec<Row>,
-    pub get_scaling_factor: bool,
+    /// `Some(b)` writes `"params":{"get_scaling_factor":b}`; `None` sends no `params`,
+    /// which the service reads as `true` (and so does Microsoft's client's `{}`).
+    pub get_scaling_factor: Option<bool>,
 }
 
 impl ScoreRequest {
+    /// Whether the answer will carry `scaling_factor`: asked, or left to the service's
+    /// default (true).
+    pub fn wants_scaling_factor(&self) -> bool {
+        self.get_scaling_factor.unwrap_or(true)
+    }
+
+    /// The one kind every row carries, or the column that is filled in some rows only.
+    /// An empty request or rows with neither cell are `Ok(None)` (the parser refuses
+    /// those with their own messages).
+    pub fn kind(&self) -> Result<Option<RowKind>, MixedColumn> {
+        for column in [VectorKind::Image, VectorKind::Text] {
+            let filled = self.asked(column);
+            if filled > 0 && filled < self.rows.len() {
+                let first_empty = self
+                    .rows
+                    .iter()
+                    .position(|r| column.cell(r).is_none())
+                    .unwrap_or_default();
+                return Err(MixedColumn {
+                    column,
+                    filled,
+                    empty: self.rows.len() - filled,
+                    first_empty,
+                });
+            }
+        }
+        Ok(self.rows.first().and_then(Row::kind))
+    }
+
     /// The request body exactly as the service documents it.
     pub fn to_json(&self) -> Value {
         let cell = |c: &Option<String>| Value::String(c.clone().unwrap_or_default());
@@ -64,8 +127,8 @@ impl ScoreRequest {
                 "data": self.rows.iter().map(|r| vec![cell(&r.image), cell(&r.text)]).collect::<Vec<_>>(),
             }
         });
-        if self.get_scaling_factor {
-            body["params"] = serde_json::json!({ "get_scaling_factor": true });
+        if let Some(asked) = self.get_scaling_factor {
+            body["params"] = serde_json::json!({ "get_scaling_factor": asked });
         }
         body
     }
@@ -485,7 +548,7 @@ fn check_dimensions(response: &ScoreResponse, options: ParseOptions) -> Result<(
 }
 
 /// The message of a JSON error body: a bare string, or an object carrying
-/// `error`/`message`/`detail` and no features.
+/// `error`/`message`/`detail` (in that order) and no features.
 fn service_error(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
@@ -506,6 +569,31 @@ fn service_error(value: &Value) -> Option<String> {
                 })
         }
         _ => None,
+    }
+}
+
+/// What a failed answer said, in one line for the user: the model's own reason (the
+/// `ms-azureml-model-error-reason` header of a 424) and the body's message, both — the
+/// reason names the failing step, the body often the input — each once; or the start of
+/// a body that is not a JSON error.
+pub fn failure_message(model_reason: Option<&str>, body: &str) -> String {
+    let from_json = serde_json::from_str::<Value>(body)
+        .ok()
+        .as_ref()
+        .and_then(service_error);
+    let body_text = from_json.unwrap_or_else(|| {
+        let text = body.trim();
+        match text.char_indices().nth(300) {
+            Some((i, _)) => format!("{}…", &text[..i]),
+            None => text.to_string(),
+        }
+    });
+    match model_reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) if body_text.contains(reason) => body_text,
+        Some(reason) if body_text.is_empty() => reason.to_string(),
+        Some(reason) => format!("{reason} — {body_text}"),
+        None if body_text.is_empty() => "(no message)".into(),
+        None => body_text,
     }
 }
 
@@ -566,6 +654,8 @@ pub enum RequestError {
     NotJson(String),
     #[error("{field}: {problem}")]
     Field { field: String, problem: String },
+    #[error("input_data.data: {0}")]
+    Mixed(#[from] MixedColumn),
 }
 
 fn field_error(field: impl Into<String>, problem: impl Into<String>) -> RequestError {
@@ -575,9 +665,12 @@ fn field_error(field: impl Into<String>, problem: impl Into<String>) -> RequestE
     }
 }
 
-/// Reads a scoring request as the service does, leniently where real clients differ:
-/// an empty cell may be `""` or `null`; `get_scaling_factor` may be `true` or the string
-/// `"true"`/`"True"`; columns may come in either order; 1 to [`MAX_ROWS`] rows.
+/// Reads a scoring request as the service does: leniently where real clients differ
+/// (an empty cell may be `""` or `null`; `get_scaling_factor` may be `true` or the string
+/// `"true"`/`"True"`, and missing `params` or `{}` mean the service's default, true;
+/// columns may come in either order; 1 to [`MAX_ROWS`] rows), strictly where the service
+/// is strict: a column filled in some rows and empty in others is refused
+/// ([`RequestError::Mixed`]).
 pub fn parse_request(body: &[u8]) -> Result<ScoreRequest, RequestError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| RequestError::NotJson(e.to_string()))?;
@@ -666,10 +759,10 @@ pub fn parse_request(body: &[u8]) -> Result<ScoreRequest, RequestError> {
         .get("params")
         .and_then(|p| p.get("get_scaling_factor"))
     {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
         Some(other) => {
             return Err(field_error(
                 "params.get_scaling_factor",
@@ -677,10 +770,12 @@ pub fn parse_request(body: &[u8]) -> Result<ScoreRequest, RequestError> {
             ))
         }
     };
-    Ok(ScoreRequest {
+    let request = ScoreRequest {
         rows,
         get_scaling_factor,
-    })
+    };
+    request.kind()?;
+    Ok(request)
 }
 
 /// The JSON body of an error as `medinsight emulate` and `medinsight proxy` write it:
@@ -710,20 +805,78 @@ mod tests {
                     text: t.then(|| "x-ray chest".to_string()),
                 })
                 .collect(),
-            get_scaling_factor: true,
+            get_scaling_factor: Some(true),
         }
     }
 
     #[test]
-    fn builder_writes_empty_cells_as_empty_strings_and_params_only_when_asked() {
-        let req = ScoreRequest {
-            rows: vec![Row::text("a"), Row::image("b")],
-            get_scaling_factor: false,
+    fn builder_writes_empty_cells_as_empty_strings_and_params_only_when_set() {
+        let mut req = ScoreRequest {
+            rows: vec![Row::text("a"), Row::text("b")],
+            get_scaling_factor: None,
         };
         assert_eq!(
             req.to_body(),
-            r#"{"input_data":{"columns":["image","text"],"data":[["","a"],["b",""]],"index":[0,1]}}"#
+            r#"{"input_data":{"columns":["image","text"],"data":[["","a"],["","b"]],"index":[0,1]}}"#
         );
+        assert!(req.wants_scaling_factor(), "the service's default");
+        // `false` must be written: leaving `params` out means true to the service.
+        req.get_scaling_factor = Some(false);
+        assert!(req
+            .to_body()
+            .ends_with(r#""params":{"get_scaling_factor":false}}"#));
+        assert!(!req.wants_scaling_factor());
+    }
+
+    #[test]
+    fn failure_message_gives_the_model_reason_and_the_body_once_each() {
+        let body =
+            r#"{"message":"An unexpected error occurred in scoring script: row 1: bad PNG"}"#;
+        assert_eq!(
+            failure_message(Some("row 1: bad PNG"), body),
+            "An unexpected error occurred in scoring script: row 1: bad PNG"
+        );
+        assert_eq!(
+            failure_message(
+                Some("ValueError"),
+                r#"{"error":{"message":"image column mixed"}}"#
+            ),
+            "ValueError — image column mixed"
+        );
+        assert_eq!(failure_message(Some("oops"), ""), "oops");
+        assert_eq!(failure_message(None, "  "), "(no message)");
+        assert_eq!(
+            failure_message(None, "upstream connect error"),
+            "upstream connect error"
+        );
+        let long = "x".repeat(400);
+        assert_eq!(failure_message(None, &long).chars().count(), 301);
+    }
+
+    #[test]
+    fn a_request_has_one_kind_or_names_the_mixed_column() {
+        let kind = |rows: &[(bool, bool)]| image_text_request(rows).kind();
+        assert_eq!(
+            kind(&[(true, false), (true, false)]),
+            Ok(Some(RowKind::Image))
+        );
+        assert_eq!(kind(&[(false, true)]), Ok(Some(RowKind::Text)));
+        assert_eq!(kind(&[(true, true), (true, true)]), Ok(Some(RowKind::Both)));
+        assert_eq!(kind(&[]), Ok(None));
+        let mixed = kind(&[(true, false), (true, false), (false, true)]).unwrap_err();
+        assert_eq!(
+            mixed,
+            MixedColumn {
+                column: VectorKind::Image,
+                filled: 2,
+                empty: 1,
+                first_empty: 2
+            }
+        );
+        assert!(mixed.to_string().contains("separate requests"));
+        // Both in every row but a text missing in one: the text column is mixed.
+        let mixed = kind(&[(true, true), (true, false)]).unwrap_err();
+        assert_eq!((mixed.column, mixed.first_empty), (VectorKind::Text, 1));
     }
 
     #[test]
@@ -921,10 +1074,18 @@ mod tests {
 
     #[test]
     fn request_parser_is_lenient_where_clients_differ() {
-        let body = br#"{"input_data":{"columns":["image","text"],"index":[0,1],"data":[[null,"a"],["iVBO\nRw==",""]]},"params":{"get_scaling_factor":"True"}}"#;
+        let body = br#"{"input_data":{"columns":["image","text"],"index":[0,1],"data":[[null,"a"],["","b"]]},"params":{"get_scaling_factor":"True"}}"#;
         let req = parse_request(body).unwrap();
-        assert_eq!(req.rows, vec![Row::text("a"), Row::image("iVBO\nRw==")]);
-        assert!(req.get_scaling_factor);
+        assert_eq!(req.rows, vec![Row::text("a"), Row::text("b")]);
+        assert_eq!(req.get_scaling_factor, Some(true));
+        let body = br#"{"input_data":{"columns":["image","text"],"data":[["iVBO\nRw==",null]]},"params":{}}"#;
+        let req = parse_request(body).unwrap();
+        assert_eq!(req.rows, vec![Row::image("iVBO\nRw==")]);
+        assert_eq!(
+            req.get_scaling_factor, None,
+            "`{{}}` is the service's default"
+        );
+        assert!(req.wants_scaling_factor());
         let swapped = br#"{"input_data":{"columns":["text","image"],"data":[["t","i"]]}}"#;
         assert_eq!(
             parse_request(swapped).unwrap().rows,
@@ -949,6 +1110,21 @@ mod tests {
         for (body, expected) in cases {
             let err = parse_request(body).unwrap_err().to_string();
             assert!(err.contains(expected), "{err:?} should name {expected:?}");
+        }
+        // What Azure's scoring wrapper refuses: an image in one row, a text in another,
+        // whether the empty cell is "" or null.
+        let mixed: [&[u8]; 2] = [
+            br#"{"input_data":{"columns":["image","text"],"data":[["iVBO",""],["","a"]]}}"#,
+            br#"{"input_data":{"columns":["image","text"],"data":[["iVBO",null],[null,"a"]]}}"#,
+        ];
+        for body in mixed {
+            let err = parse_request(body).unwrap_err();
+            assert!(matches!(err, RequestError::Mixed(_)), "{err:?}");
+            assert!(
+                err.to_string()
+                    .contains("the image column is filled in 1 row(s) and empty in 1"),
+                "{err}"
+            );
         }
         let too_many = format!(
             r#"{{"input_data":{{"columns":["image","text"],"data":[{}]}}}}"#,

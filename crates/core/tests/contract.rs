@@ -17,7 +17,7 @@ const TINY_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4
 fn text_only_example_is_rebuilt_exactly() {
     let req = ScoreRequest {
         rows: vec![Row::text(PROMPT)],
-        get_scaling_factor: false,
+        get_scaling_factor: None,
     };
     assert_eq!(req.to_json(), fixture("request_text_only.json"));
 }
@@ -29,7 +29,7 @@ fn image_and_text_example_is_rebuilt_exactly() {
             image: Some(TINY_PNG.into()),
             text: Some(PROMPT.into()),
         }],
-        get_scaling_factor: true,
+        get_scaling_factor: Some(true),
     };
     assert_eq!(req.to_json(), fixture("request_image_text.json"));
 }
@@ -63,7 +63,7 @@ fn documentation_response_example_parses() {
             image: Some(TINY_PNG.into()),
             text: Some(PROMPT.into()),
         }],
-        get_scaling_factor: true,
+        get_scaling_factor: Some(true),
     };
     let res = parse_response(&body, &req, ParseOptions::default()).unwrap();
     let dot: f32 = res.images[0]
@@ -93,7 +93,7 @@ fn deployed_row_response_parses() {
             },
             Row::text("x-ray chest anteroposterior No Finding"),
         ],
-        get_scaling_factor: true,
+        get_scaling_factor: Some(true),
     };
     let res = parse_response(&body, &req, ParseOptions::default()).unwrap();
     assert!(res.images[0].is_some() && res.images[1].is_none());

@@ -52,7 +52,10 @@ impl Fault {
                 StatusCode::REQUEST_TIMEOUT,
                 "injected fault: request timeout",
             ),
-            Fault::ModelError => model_error("injected fault: model error"),
+            Fault::ModelError => model_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "injected fault: model error",
+            ),
             Fault::Internal => error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "injected fault: internal server error",

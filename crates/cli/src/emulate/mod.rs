@@ -164,17 +164,31 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
             return response;
         }
     }
+    // The scoring wrapper inside the model container refuses a malformed body or a
+    // mixed one (a column filled in some rows only) with its own 400; the gateway hands
+    // any non-200 of the container to the client as 424 with the container's status and
+    // reason in headers. So does this emulator.
     let request = match parse_request(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return model_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let rows = request.rows.len() as u64;
     let emu2 = emu.clone();
     let embedded = tokio::task::spawn_blocking(move || embed_all(&emu2.embedder, &request)).await;
     let response = match embedded {
         Ok(Ok(r)) => r,
-        Ok(Err((row, e))) => return model_error(&format!("row {row}: {e}")),
-        Err(e) => return model_error(&format!("the scoring task failed: {e}")),
+        Ok(Err((row, e))) => {
+            return model_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("row {row}: {e}"),
+            )
+        }
+        Err(e) => {
+            return model_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the scoring task failed: {e}"),
+            )
+        }
     };
     if let Some(fault) = draw.fault {
         return fault.after_model(response, emu.args.response_shape.into());
@@ -222,15 +236,16 @@ fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-/// A 424 as the service writes it: the model's own status and reason in headers.
-pub(crate) fn model_error(reason: &str) -> Response {
+/// A 424 as the service writes it: the model container's own status (400 for a request
+/// it refuses, 500 for a failure while scoring) and reason in headers.
+pub(crate) fn model_error(container_status: StatusCode, reason: &str) -> Response {
     let mut res = error(
         StatusCode::FAILED_DEPENDENCY,
         format!("An unexpected error occurred in scoring script: {reason}"),
     );
     res.headers_mut().insert(
         "ms-azureml-model-error-statuscode",
-        HeaderValue::from_static("500"),
+        HeaderValue::from(container_status.as_u16()),
     );
     res.headers_mut().insert(
         "ms-azureml-model-error-reason",
@@ -256,7 +271,7 @@ fn embed_all(
         texts.push(row.text.as_deref().map(|t| embedder.text(t)));
     }
     let scaling_factor = request
-        .get_scaling_factor
+        .wants_scaling_factor()
         .then_some(ScalingFactor(SCALING_FACTOR));
     Ok(ScoreResponse {
         images,
