@@ -108,6 +108,11 @@ pub fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Milliseconds since the Unix epoch (the computer's clock), to read a `Retry-After` date.
+pub fn unix_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
 /// The page's theme, set on `<html data-theme>` so the stylesheet follows it.
 pub fn set_theme(theme: &str) {
     if let Some(root) = web_sys::window()

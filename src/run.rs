@@ -1,6 +1,7 @@
-//! A run: everything not yet embedded goes to the endpoint in ordered batches, a few
-//! requests in flight, each retried with jittered backoff; every vector is put back on
-//! the image or label it belongs to.
+//! A run: everything not yet embedded goes to the endpoint in ordered batches of one kind
+//! (images, or texts: the service refuses a request that mixes them), with as many
+//! requests in flight as the adaptive window allows (`core::concurrency`), each retried
+//! with jittered backoff; every vector is put back on the image or label it belongs to.
 //!
 //! What is embedded already (same fingerprint) is skipped. A run first waits for
 //! images still being prepared. Cancel stops new requests (and pending retries); answers
@@ -13,11 +14,15 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use futures::channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use medinsight_core::batching;
-use medinsight_core::retry::{decide, Decision, Failure};
-use medinsight_core::wire::{parse_response, ParseOptions, Row, ScoreRequest, ScoreResponse};
+use medinsight_core::concurrency::{Concurrency, Outcome};
+use medinsight_core::retry::{decide, Attempt, Decision, Failure};
+use medinsight_core::wire::{
+    failure_message, parse_response, ParseOptions, Row, RowKind, ScoreRequest, ScoreResponse,
+};
 
 use crate::compute_worker::PreparedImage;
 use crate::score_client::{post, SendError};
@@ -52,6 +57,13 @@ impl Cell {
         }
     }
 
+    fn kind(&self) -> RowKind {
+        match &self.payload {
+            Payload::Image(_) => RowKind::Image,
+            Payload::Text(_) => RowKind::Text,
+        }
+    }
+
     /// Bytes the cell adds to a request body.
     fn bytes(&self) -> usize {
         match &self.payload {
@@ -65,6 +77,60 @@ enum BatchOutcome {
     Done(ScoreResponse),
     Failed(Failure),
     Cancelled,
+}
+
+/// The door to the endpoint: a lane waits here until the window has a place for one
+/// more request, and gives the place back (with how the attempt ended, which moves the
+/// window) when the answer is in. Retry waits happen outside, holding no place.
+struct Gate {
+    window: RefCell<Concurrency>,
+    waiting: RefCell<Vec<oneshot::Sender<()>>>,
+    /// The run's gate shows its window in the progress line; a one-off query's does not.
+    shown: bool,
+}
+
+impl Gate {
+    fn new(window: Concurrency, shown: bool) -> Rc<Self> {
+        Rc::new(Self {
+            window: RefCell::new(window),
+            waiting: RefCell::new(Vec::new()),
+            shown,
+        })
+    }
+
+    async fn enter(&self, session: Session) {
+        loop {
+            if self.window.borrow_mut().try_start() {
+                self.show(session);
+                return;
+            }
+            let (tx, rx) = oneshot::channel();
+            self.waiting.borrow_mut().push(tx);
+            // A leave wakes every waiter; they race for the free places.
+            let _ = rx.await;
+        }
+    }
+
+    fn leave(&self, session: Session, outcome: Outcome) {
+        self.window.borrow_mut().finish(outcome);
+        self.show(session);
+        for waiter in self.waiting.borrow_mut().drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    fn show(&self, session: Session) {
+        if !self.shown {
+            return;
+        }
+        let w = self.window.borrow();
+        let (in_flight, window, throttled) = (w.in_flight(), w.limit(), w.throttled());
+        session.progress.update(|p| {
+            p.in_flight = in_flight;
+            p.window = window;
+            p.throttled = throttled;
+        });
+    }
 }
 
 /// Runs until everything is sent, failed or cancelled.
@@ -101,23 +167,36 @@ pub async fn run(session: Session) {
             p.note = Some("Nothing to send: every image and label is embedded already.".into())
         });
     }
-    let sizes: Vec<usize> = cells.iter().map(Cell::bytes).collect();
+    let sizes: Vec<(RowKind, usize)> = cells.iter().map(|c| (c.kind(), c.bytes())).collect();
     let mut cells = cells.into_iter();
     let queue: VecDeque<Vec<Cell>> = batching::plan(&sizes, settings.run.batch_limits())
         .into_iter()
         .map(|b| cells.by_ref().take(b.items.len()).collect())
         .collect();
     let queue = Rc::new(RefCell::new(queue));
+    let gate = Gate::new(settings.run.concurrency(), true);
+    gate.show(session);
 
-    let lanes = (0..settings.run.in_flight.max(1)).map(|_| {
+    // As many lanes as the window may ever allow; the gate decides how many send.
+    let lanes = if settings.run.adaptive {
+        settings.run.max_in_flight
+    } else {
+        settings.run.in_flight
+    };
+    let lanes = (0..lanes).map(|_| {
         let queue = queue.clone();
         let settings = settings.clone();
+        let gate = gate.clone();
         async move {
             loop {
-                if session.cancel.get_untracked() {
-                    return;
-                }
-                let Some(batch) = queue.borrow_mut().pop_front() else {
+                gate.enter(session).await;
+                let batch = if session.cancel.get_untracked() {
+                    None
+                } else {
+                    queue.borrow_mut().pop_front()
+                };
+                let Some(batch) = batch else {
+                    gate.leave(session, Outcome::Failed);
                     return;
                 };
                 for c in &batch {
@@ -125,7 +204,7 @@ pub async fn run(session: Session) {
                         i.stage.set(Stage::Sending);
                     }
                 }
-                let outcome = send(session, &settings, &batch).await;
+                let outcome = send(session, &settings, &gate, &batch).await;
                 apply(session, batch, outcome);
             }
         }
@@ -198,28 +277,37 @@ fn pending_cells(session: Session) -> Vec<Cell> {
     cells
 }
 
-/// Sends one batch, retrying as the policy says.
+/// Sends one batch, retrying as the policy says. Called holding a place at the gate;
+/// returns having given it back.
 async fn send(
     session: Session,
     settings: &medinsight_core::settings::Settings,
+    gate: &Gate,
     batch: &[Cell],
 ) -> BatchOutcome {
     let request = ScoreRequest {
         rows: batch.iter().map(Cell::row).collect(),
-        get_scaling_factor: true,
+        get_scaling_factor: Some(true),
     };
+    // The planner never mixes kinds; should a caller ever do it, stop here with the
+    // reason rather than earn a 424 from the endpoint.
+    if let Err(mixed) = request.kind() {
+        gate.leave(session, Outcome::Failed);
+        return BatchOutcome::Failed(Failure::Rejected {
+            status: 400,
+            message: mixed.to_string(),
+        });
+    }
     let body = request.to_body();
     let policy = settings.run.retry_policy();
     let mut attempt = 0;
     loop {
         if session.cancel.get_untracked() {
+            gate.leave(session, Outcome::Failed);
             return BatchOutcome::Cancelled;
         }
         attempt += 1;
-        session.progress.update(|p| {
-            p.in_flight += 1;
-            p.requests += 1;
-        });
+        session.progress.update(|p| p.requests += 1);
         let sent = post(
             &settings.endpoint_path,
             &settings.deployment,
@@ -227,9 +315,6 @@ async fn send(
             settings.run.timeout_secs,
         )
         .await;
-        session
-            .progress
-            .update(|p| p.in_flight = p.in_flight.saturating_sub(1));
         // (status for the retry decision, what to tell the user if it is the last)
         let (status, message, retry_after) = match sent {
             Ok(answer) => {
@@ -238,25 +323,30 @@ async fn send(
                 }
                 if answer.status == 200 {
                     match parse_response(&answer.body, &request, ParseOptions::default()) {
-                        Ok(response) => return BatchOutcome::Done(response),
+                        Ok(response) => {
+                            gate.leave(session, Outcome::Answered);
+                            return BatchOutcome::Done(response);
+                        }
                         // A garbled answer is a passing fault of the service: retried.
                         Err(e) => (500, format!("an unusable answer: {e}"), None),
                     }
                 } else {
-                    (answer.status, answer.message(), answer.retry_after.clone())
+                    let message = failure_message(answer.model_error.as_deref(), &answer.body);
+                    (answer.status, message, answer.retry_after.clone())
                 }
             }
             Err(e @ SendError::Timeout(_)) => (408, e.to_string(), None),
             Err(e @ SendError::Network(_)) => (0, e.to_string(), None),
         };
-        match decide(
-            policy,
-            attempt,
+        gate.leave(session, Outcome::of_status(status));
+        let attempted = Attempt {
+            number: attempt,
             status,
-            &message,
-            retry_after.as_deref(),
-            js_sys::Math::random(),
-        ) {
+            message: &message,
+            retry_after: retry_after.as_deref(),
+            now_unix_ms: crate::browser::unix_ms(),
+        };
+        match decide(policy, attempted, js_sys::Math::random()) {
             Decision::RetryAfterMs(ms) => {
                 session.progress.update(|p| p.retries += 1);
                 // Sleep in short steps so that a cancel is honoured at once.
@@ -267,6 +357,7 @@ async fn send(
                     }
                     TimeoutFuture::new(50).await;
                 }
+                gate.enter(session).await;
             }
             Decision::Stop(Failure::Exhausted { attempts, .. }) => {
                 return BatchOutcome::Failed(Failure::Exhausted {
@@ -362,7 +453,10 @@ pub async fn embed_text(session: Session, text: String) -> Result<Vec<f32>, Stri
         key: LabelItem::key(&text),
         payload: Payload::Text(text),
     };
-    match send(session, &settings, std::slice::from_ref(&cell)).await {
+    // A query of its own: one request, outside any run's window.
+    let gate = Gate::new(Concurrency::new(1, 1, false), false);
+    gate.enter(session).await;
+    match send(session, &settings, &gate, std::slice::from_ref(&cell)).await {
         BatchOutcome::Done(response) => {
             if let Some(s) = response.scaling_factor {
                 session.scaling_factor.set(Some(s.log()));

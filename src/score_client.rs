@@ -1,7 +1,7 @@
 //! One scoring request through the page's own origin, as the browser sends it.
 //!
-//! The answer is returned whatever its status, with the headers the retry logic and the
-//! user need: `Retry-After`, the model's own error (`ms-azureml-model-error-reason`), and
+//! The answer is returned whatever its status (`core::wire::failure_message` words a
+//! failed one), with the headers the retry logic and the user need: `Retry-After`, the model's own error (`ms-azureml-model-error-reason`), and
 //! `x-medinsight-emulator` (the emulator's mark, which turns the "not a medical model"
 //! banner on). A timeout aborts the fetch and is reported like the endpoint's own 408,
 //! so it is retried the same way.
@@ -19,31 +19,6 @@ pub struct Answer {
     pub model_error: Option<String>,
     /// The response carried `x-medinsight-emulator: 1`.
     pub emulator: bool,
-}
-
-impl Answer {
-    /// What the endpoint said, in a line: the model's error, the JSON `message`/`error`
-    /// field of an error body, or the start of the body.
-    pub fn message(&self) -> String {
-        if let Some(m) = &self.model_error {
-            return m.clone();
-        }
-        let from_json = serde_json::from_str::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|v| {
-                ["message", "error", "detail"]
-                    .iter()
-                    .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
-            });
-        from_json.unwrap_or_else(|| {
-            let text = self.body.trim();
-            match text.char_indices().nth(300) {
-                Some((i, _)) => format!("{}…", &text[..i]),
-                None if text.is_empty() => "(no message)".into(),
-                None => text.to_string(),
-            }
-        })
-    }
 }
 
 /// Why no answer came at all.

@@ -138,6 +138,10 @@ pub struct Progress {
     pub embedded: usize,
     pub failed: usize,
     pub in_flight: usize,
+    /// Requests the adaptive window allows in flight now.
+    pub window: usize,
+    /// Answers 429/503 so far (each retried).
+    pub throttled: u64,
     pub requests: usize,
     pub retries: usize,
     pub started_ms: f64,

@@ -117,7 +117,9 @@ async fn a_refused_score_request_comes_back_with_its_status_and_message() {
         answer.status
     );
     assert!(!answer.emulator);
-    assert!(!answer.message().is_empty());
+    let message =
+        medinsight_core::wire::failure_message(answer.model_error.as_deref(), &answer.body);
+    assert!(!message.is_empty());
 }
 
 #[wasm_bindgen_test]

@@ -9,6 +9,7 @@ use crate::session::ImageItem;
 
 #[derive(Clone, Copy, PartialEq)]
 enum WindowChoice {
+    Microsoft,
     FromFile,
     Percentile,
     MinMax,
@@ -17,6 +18,7 @@ enum WindowChoice {
 
 fn choice_of(w: Windowing) -> WindowChoice {
     match w {
+        Windowing::Microsoft => WindowChoice::Microsoft,
         Windowing::FromFile => WindowChoice::FromFile,
         Windowing::Percentile { .. } => WindowChoice::Percentile,
         Windowing::MinMax => WindowChoice::MinMax,
@@ -68,6 +70,7 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
 
     let options = move || -> Result<PrepareOptions, String> {
         let window = match choice.get() {
+            WindowChoice::Microsoft => Windowing::Microsoft,
             WindowChoice::FromFile => Windowing::FromFile,
             WindowChoice::MinMax => Windowing::MinMax,
             WindowChoice::Percentile => {
@@ -160,14 +163,18 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
                     "Rule "
                     <select on:change=move |e| {
                         choice.set(match event_target_value(&e).as_str() {
+                            "file" => WindowChoice::FromFile,
                             "percentile" => WindowChoice::Percentile,
                             "minmax" => WindowChoice::MinMax,
                             "manual" => WindowChoice::Manual,
-                            _ => WindowChoice::FromFile,
+                            _ => WindowChoice::Microsoft,
                         })
                     }>
+                        <option value="microsoft" selected=move || choice.get() == WindowChoice::Microsoft>
+                            "As Microsoft's client (DICOM and over 8 bits: 1–99 % clip; 8-bit as is)"
+                        </option>
                         <option value="file" selected=move || choice.get() == WindowChoice::FromFile>
-                            "From the file (DICOM window; 8-bit as is; else 1–99 %)"
+                            "The file's stored window (DICOM; 8-bit as is; else 1–99 %)"
                         </option>
                         <option value="percentile" selected=move || choice.get() == WindowChoice::Percentile>
                             "Percentile clip"
@@ -195,13 +202,31 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
                 <Show when=move || { frames() > 1 }>
                     <label>
                         "Frame "
-                        <input type="number" min="0" max=move || frames() - 1
-                            prop:value=move || match frame.get() {
-                                FrameChoice::Index(i) => i,
-                                _ => prepared().map_or(0, |p| p.source.frame),
-                            }
-                            on:change=move |e| if let Some(v) = number(&e) { frame.set(FrameChoice::Index(v.max(0.0) as u32)) } />
+                        <select class="frame-choice" on:change=move |e| {
+                            frame.set(match event_target_value(&e).as_str() {
+                                "middle" => FrameChoice::Middle,
+                                "index" => FrameChoice::Index(prepared().map_or(0, |p| p.source.frame)),
+                                _ => FrameChoice::First,
+                            })
+                        }>
+                            <option value="first" selected=move || frame.get() == FrameChoice::First>
+                                "First (as Microsoft's client)"
+                            </option>
+                            <option value="middle" selected=move || frame.get() == FrameChoice::Middle>"Middle"</option>
+                            <option value="index" selected=move || matches!(frame.get(), FrameChoice::Index(_))>"Number…"</option>
+                        </select>
                     </label>
+                    <Show when=move || matches!(frame.get(), FrameChoice::Index(_))>
+                        <label>
+                            "Frame number (from 0) "
+                            <input type="number" min="0" max=move || frames() - 1
+                                prop:value=move || match frame.get() {
+                                    FrameChoice::Index(i) => i,
+                                    _ => prepared().map_or(0, |p| p.source.frame),
+                                }
+                                on:change=move |e| if let Some(v) = number(&e) { frame.set(FrameChoice::Index(v.max(0.0) as u32)) } />
+                        </label>
+                    </Show>
                 </Show>
                 <div class="buttons">
                     <button class="apply-one" on:click=move |_| apply(false)>"Apply to this image"</button>

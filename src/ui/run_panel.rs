@@ -1,5 +1,6 @@
-//! Run and Cancel, and the progress: embedded / total, requests in flight, retries so
-//! far, elapsed time; what stopped the run and what to do about it.
+//! Run and Cancel, and the progress: embedded / total, requests in flight against the
+//! current window (which adapts to the endpoint), retries and 429s so far, elapsed time;
+//! what stopped the run and what to do about it.
 
 use leptos::prelude::*;
 
@@ -50,11 +51,12 @@ pub fn RunPanel(
                 data-embedded=move || progress.with(|p| p.embedded)
                 data-total=move || progress.with(|p| p.total)
                 data-retries=move || progress.with(|p| p.retries)
+                data-window=move || progress.with(|p| p.window)
                 data-running=move || running().to_string()
             >
                 {move || progress.with(|p| format!(
-                    "{} / {} embedded · {} failed · {} in flight · {} requests · {} retries · {:.1} s",
-                    p.embedded, p.total, p.failed, p.in_flight, p.requests, p.retries, elapsed()
+                    "{} / {} embedded · {} failed · {} in flight (window {}) · {} requests · {} retries ({} throttled) · {:.1} s",
+                    p.embedded, p.total, p.failed, p.in_flight, p.window, p.requests, p.retries, p.throttled, elapsed()
                 ))}
             </p>
             {move || progress.with(|p| p.note.clone()).map(|n| view! { <p class="run-note">{n}</p> })}

@@ -1,6 +1,7 @@
 //! The run's settings, remembered across reloads: endpoint path, deployment, images
-//! and bytes per request, requests in flight, timeout, retries. Values are clamped to
-//! sensible ranges as they are entered.
+//! and bytes per request, requests in flight (to start, and the most the adaptive window
+//! may reach), timeout, retries. Values are clamped to sensible ranges as they are
+//! entered.
 
 use leptos::prelude::*;
 use medinsight_core::settings::Settings;
@@ -34,16 +35,23 @@ pub fn SettingsPanel(settings: RwSignal<Settings>) -> impl IntoView {
                     <input class="max-mb" type="number" min="0.1" max="100" step="0.1" prop:value=move || settings.with(|s| s.run.max_request_bytes as f64 / 1e6)
                         on:change=move |e| if let Some(v) = num(&e) { set(&|s| s.run.max_request_bytes = (v * 1e6) as usize) } />
                 </label>
-                <label>"Requests in flight"
-                    <input class="in-flight" type="number" min="1" max="16" prop:value=move || settings.with(|s| s.run.in_flight)
+                <label>"Requests in flight (to start)"
+                    <input class="in-flight" type="number" min="1" max="64" prop:value=move || settings.with(|s| s.run.in_flight)
                         on:change=move |e| if let Some(v) = num(&e) { set(&|s| s.run.in_flight = v as usize) } />
+                </label>
+                <label title="One more request in flight after a run of successes, half as many when the endpoint answers 429 or 503">
+                    <input class="adaptive" type="checkbox" prop:checked=move || settings.with(|s| s.run.adaptive)
+                        on:change=move |e| { let v = event_target_checked(&e); set(&|s| s.run.adaptive = v) } />
+                    " Adapt to the endpoint, up to"
+                    <input class="max-in-flight" type="number" min="1" max="64" prop:value=move || settings.with(|s| s.run.max_in_flight)
+                        on:change=move |e| if let Some(v) = num(&e) { set(&|s| s.run.max_in_flight = v as usize) } />
                 </label>
                 <label>"Timeout (s)"
                     <input class="timeout" type="number" min="1" max="600" prop:value=move || settings.with(|s| s.run.timeout_secs)
                         on:change=move |e| if let Some(v) = num(&e) { set(&|s| s.run.timeout_secs = v as u32) } />
                 </label>
                 <label>"Retries"
-                    <input class="retries" type="number" min="0" max="20" prop:value=move || settings.with(|s| s.run.retries)
+                    <input class="retries" type="number" min="0" max="30" prop:value=move || settings.with(|s| s.run.retries)
                         on:change=move |e| if let Some(v) = num(&e) { set(&|s| s.run.retries = v as u32) } />
                 </label>
             </div>

@@ -10,6 +10,7 @@ pub mod batching;
 #[cfg(feature = "clip")]
 pub mod clip_text;
 pub mod colormap;
+pub mod concurrency;
 pub mod endpoint_info;
 pub mod evaluation;
 pub mod export;

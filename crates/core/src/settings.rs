@@ -3,10 +3,12 @@
 //!
 //! The defaults follow the endpoint's documented limits: a few images per request (an
 //! Azure ML request must finish within `request_timeout_ms`), under 4 MB a body (the
-//! endpoint reads about 5 MB/s), and three requests in flight (a one-instance deployment
-//! with `max_concurrent_requests_per_instance = 1` answers 429 past two). The app stores
-//! them as JSON in the browser; [`Settings::sanitised`] keeps a hand-edited or old
-//! stored copy within the ranges the controls offer.
+//! endpoint reads about 5 MB/s), two requests in flight to start (a default one-instance
+//! deployment answers 429 past two) and a window that adapts from there up to 16
+//! ([`crate::concurrency`]), and a retry budget the size of Microsoft's client's
+//! ([`crate::retry`]). The app stores them as JSON in the browser;
+//! [`Settings::sanitised`] keeps a hand-edited or old stored copy within the ranges the
+//! controls offer.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +24,19 @@ pub struct RunOptions {
     pub images_per_request: usize,
     /// Bytes per request body. Default 4 000 000.
     pub max_request_bytes: usize,
-    /// Requests in flight at once. Default 3.
+    /// Requests in flight to start with. Default 2: what a default deployment takes.
     pub in_flight: usize,
+    /// Most requests in flight the adaptive window may reach. Default 16.
+    pub max_in_flight: usize,
+    /// Learn the endpoint's capacity: one more request in flight after a run of
+    /// successes, half as many on 429/503. Default on.
+    pub adaptive: bool,
     /// Seconds to wait for one answer before giving the attempt up (and retrying).
     /// Default 90: the endpoint's own limit is at most 180 s, and a 4 MB body takes about
     /// a second to upload.
     pub timeout_secs: u32,
     /// Retries of a request after a 408, 429, 5xx, network error or unreadable answer.
-    /// Default 5.
+    /// Default 12 (waits up to 120 s each).
     pub retries: u32,
 }
 
@@ -39,7 +46,9 @@ impl Default for RunOptions {
         Self {
             images_per_request: limits.max_rows,
             max_request_bytes: limits.max_bytes,
-            in_flight: 3,
+            in_flight: 2,
+            max_in_flight: 16,
+            adaptive: true,
             timeout_secs: 90,
             retries: RetryPolicy::default().max_retries,
         }
@@ -52,6 +61,11 @@ impl RunOptions {
             max_rows: self.images_per_request,
             max_bytes: self.max_request_bytes,
         }
+    }
+
+    /// The window of requests in flight a run starts with.
+    pub fn concurrency(self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::new(self.in_flight, self.max_in_flight, self.adaptive)
     }
 
     pub fn retry_policy(self) -> RetryPolicy {
@@ -109,9 +123,10 @@ impl Settings {
         let r = &mut self.run;
         r.images_per_request = r.images_per_request.clamp(1, crate::wire::MAX_ROWS);
         r.max_request_bytes = r.max_request_bytes.clamp(100_000, 100_000_000);
-        r.in_flight = r.in_flight.clamp(1, 16);
+        r.max_in_flight = r.max_in_flight.clamp(1, 64);
+        r.in_flight = r.in_flight.clamp(1, r.max_in_flight);
         r.timeout_secs = r.timeout_secs.clamp(1, 600);
-        r.retries = r.retries.min(20);
+        r.retries = r.retries.min(30);
         self
     }
 
@@ -135,8 +150,11 @@ mod tests {
         assert_eq!(s.deployment, "");
         assert_eq!(s.run.images_per_request, 8);
         assert_eq!(s.run.max_request_bytes, 4_000_000);
-        assert_eq!(s.run.in_flight, 3);
-        assert_eq!(s.run.retries, 5);
+        assert_eq!(s.run.in_flight, 2);
+        assert_eq!(s.run.max_in_flight, 16);
+        assert!(s.run.adaptive);
+        assert_eq!(s.run.retries, 12);
+        assert_eq!(s.run.concurrency().limit(), 2);
     }
 
     #[test]
@@ -165,8 +183,8 @@ mod tests {
         );
         assert_eq!(s.endpoint_path, "/score", "pixels must stay on this origin");
         assert_eq!(s.run.images_per_request, 1);
-        assert_eq!(s.run.in_flight, 16);
-        assert_eq!(s.run.retries, 20);
+        assert_eq!(s.run.in_flight, 16, "the start never exceeds the cap");
+        assert_eq!(s.run.retries, 30);
         for sneaky in [
             "//evil.example/x",
             "/\\\\evil.example/x",
