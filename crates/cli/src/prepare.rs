@@ -36,6 +36,7 @@ pub fn parse_window(s: &str) -> Result<Windowing, String> {
         Ok((num(a)?, num(b)?))
     };
     match s.split_once(':') {
+        None if s == "microsoft" => Ok(Windowing::Microsoft),
         None if s == "file" => Ok(Windowing::FromFile),
         None if s == "minmax" => Ok(Windowing::MinMax),
         None if s == "percentile" => Ok(Windowing::MICROSOFT_PERCENTILES),
@@ -57,7 +58,7 @@ pub fn parse_window(s: &str) -> Result<Windowing, String> {
             Ok(Windowing::Manual { center, width })
         }
         _ => Err(format!(
-            "{s:?}: expected file, percentile:LOW,HIGH, minmax or manual:CENTER,WIDTH"
+            "{s:?}: expected microsoft, file, percentile:LOW,HIGH, minmax or manual:CENTER,WIDTH"
         )),
     }
 }
@@ -151,6 +152,7 @@ mod tests {
     #[test]
     fn window_flags_parse() {
         assert_eq!(parse_window("file"), Ok(Windowing::FromFile));
+        assert_eq!(parse_window("microsoft"), Ok(Windowing::Microsoft));
         assert_eq!(parse_window("minmax"), Ok(Windowing::MinMax));
         assert_eq!(
             parse_window("percentile:0.5,99.5"),
@@ -172,7 +174,9 @@ mod tests {
         assert!(parse_window("manual:40")
             .unwrap_err()
             .contains("CENTER,WIDTH"));
-        assert!(parse_window("hu").unwrap_err().contains("expected file"));
+        assert!(parse_window("hu")
+            .unwrap_err()
+            .contains("expected microsoft, file"));
     }
 
     #[test]

@@ -79,5 +79,5 @@ fn options_change_the_output_and_bad_options_are_refused() {
     let bad = run(&["--window", "hounsfield"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr)
-        .contains("expected file, percentile:LOW,HIGH, minmax or manual:CENTER,WIDTH"));
+        .contains("expected microsoft, file, percentile:LOW,HIGH, minmax or manual:CENTER,WIDTH"));
 }

@@ -207,13 +207,22 @@ fn monochrome1_cr_has_bone_bright() {
     let bytes = read("dicom/RG3_UNCR.dcm");
     let source = decode(&bytes, FrameChoice::default()).unwrap();
     assert!(source.monochrome1);
+    // By default the stored window is ignored, as Microsoft's client does…
     let prepared = prepare(&bytes, PrepareOptions::default()).unwrap();
-    assert_eq!(prepared.window.kind, WindowKind::File);
+    assert_eq!(prepared.window.kind, WindowKind::Percentile);
     assert!(prepared.window.inverted);
-    assert_eq!(
-        (prepared.window.center, prepared.window.width),
-        (550.0, 1024.0)
-    );
+    // …and is one choice away.
+    let stored = prepare(
+        &bytes,
+        PrepareOptions {
+            window: Windowing::FromFile,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(stored.window.kind, WindowKind::File);
+    assert!(stored.window.inverted);
+    assert_eq!((stored.window.center, stored.window.width), (550.0, 1024.0));
     // Independent check: the shared xray_tibia.png was made from this file by another
     // tool (percentiles 0.5–99.5, inverted). Same window here → the same picture.
     let ours = prepare(

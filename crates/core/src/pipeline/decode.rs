@@ -32,9 +32,11 @@ pub const MAX_SAMPLES: u64 = 64 * 1024 * 1024;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrameChoice {
+    /// The first frame: what Microsoft's client sends (SimpleITK's first slice). The
+    /// default, so that vectors compare with Microsoft's notebooks.
+    #[default]
     First,
     /// The middle frame (index `frames / 2`): for a cine or a volume, the most typical.
-    #[default]
     Middle,
     /// A 0-based frame index.
     Index(u32),
@@ -61,6 +63,17 @@ pub struct Source {
     pub file_window: Option<(f64, f64)>,
     pub info: SourceInfo,
 }
+
+impl Source {
+    /// Whether the pixels came from a DICOM file (Microsoft's client normalises every
+    /// DICOM, 8-bit ones included).
+    pub fn is_dicom(&self) -> bool {
+        self.info.format == DICOM_FORMAT
+    }
+}
+
+/// [`SourceInfo::format`] of a DICOM file.
+pub const DICOM_FORMAT: &str = "DICOM";
 
 /// What the user sees about the source file. Stays in the browser: none of it is sent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -380,7 +393,7 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
         _ => None,
     };
     let info = SourceInfo {
-        format: "DICOM".into(),
+        format: DICOM_FORMAT.into(),
         width: columns,
         height: rows,
         channels,

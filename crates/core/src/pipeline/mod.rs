@@ -4,8 +4,8 @@
 //! The stages, each its own module so that each can be tested and measured alone:
 //! [`decode`] (raster formats via `image`, DICOM via dicom-rs, with a pixel budget
 //! checked before anything large is allocated) → [`window`] (modality values to 8 bits:
-//! the file's window, a percentile clip, min–max, or a manual window; MONOCHROME1
-//! inverted) → [`resize`] (`fast_image_resize`, stretch or letterbox) → [`encode`]
+//! by default as Microsoft's client does, or the file's window, a percentile clip,
+//! min–max, a manual window; MONOCHROME1 inverted) → [`resize`] (`fast_image_resize`, stretch or letterbox) → [`encode`]
 //! (lossless PNG with the `png` crate, then base64). It runs natively (the `medinsight
 //! prepare` command, tests, benchmarks) and in the browser (compiled to wasm32), the
 //! same code in both. Nothing from a DICOM header reaches the PNG: only pixels travel.
@@ -26,10 +26,11 @@ pub use window::{AppliedWindow, Windowing};
 /// How to prepare an image. Every field has the default a user would pick first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrepareOptions {
-    /// Default [`Windowing::FromFile`]: the DICOM window when the file has one, 8-bit
-    /// pixels as they are, otherwise the 1st–99th percentile clip.
+    /// Default [`Windowing::Microsoft`]: what Microsoft's client does — every DICOM and
+    /// every image deeper than 8 bits clipped to its 1st–99th percentiles, 8-bit images
+    /// as they are.
     pub window: Windowing,
-    /// Default [`FrameChoice::Middle`] for multi-frame DICOM.
+    /// Default [`FrameChoice::First`] for multi-frame DICOM, as Microsoft's client.
     pub frame: FrameChoice,
     /// Default [`Fit::Stretch`], what the service does anyway.
     pub fit: Fit,

@@ -2,13 +2,16 @@
 //! one differ most.
 //!
 //! CR, CT and MR pixels are 10 to 16 bits of physical values (after the modality LUT:
-//! rescale slope and intercept). The model wants 8 bits. Microsoft's client clips to the
-//! 1st–99th percentile and stretches, ignoring the window the modality or radiologist
-//! stored in the file and never inverting MONOCHROME1, so a CR film comes out as a
-//! negative. Here the caller chooses ([`Windowing`]); the default uses the file's own
-//! window when it has one (DICOM's LINEAR VOI function, PS3.3 C.11.2.1.2), keeps 8-bit
-//! pixels as they are, and falls back to the percentile clip otherwise. MONOCHROME1 is
-//! inverted after windowing, so bone is bright.
+//! rescale slope and intercept). The model wants 8 bits. Microsoft's client
+//! (`healthcareai_toolkit`: SimpleITK reads every DICOM as float32, then
+//! `normalize_image_to_uint8(percentiles=(0.01, 0.99))`) clips *every* DICOM, colour
+//! included, and every other image deeper than 8 bits to its own 1st–99th percentiles,
+//! stretches to 0–255 and truncates, ignoring the window stored in the file; SimpleITK
+//! has already inverted MONOCHROME1. 8-bit PNG/JPEG pass unchanged. The model learnt from
+//! images prepared that way, and users compare our vectors with Microsoft's notebooks, so
+//! that is the default here ([`Windowing::Microsoft`]). The file's own window (DICOM's
+//! LINEAR VOI function, PS3.3 C.11.2.1.2), a percentile clip, min–max or a manual window
+//! stay one choice away. MONOCHROME1 is always inverted, so bone is bright.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +21,13 @@ use super::decode::{Samples, Source};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Windowing {
-    /// The file's Window Center/Width (DICOM); 8-bit pixels unchanged; otherwise the
-    /// 1st–99th percentile clip. The default.
+    /// What Microsoft's client does: every DICOM and every image deeper than 8 bits is
+    /// clipped to its 1st–99th percentiles, stretched and truncated to 8 bits; 8-bit
+    /// images unchanged. The default.
     #[default]
+    Microsoft,
+    /// The file's Window Center/Width (DICOM); 8-bit pixels unchanged; otherwise the
+    /// 1st–99th percentile clip.
     FromFile,
     /// Clip to the `low`–`high` percentiles (0–100) and stretch. Microsoft's client uses
     /// 1–99.
@@ -32,7 +39,7 @@ pub enum Windowing {
 }
 
 impl Windowing {
-    /// Microsoft's choice, the fallback of [`Windowing::FromFile`].
+    /// Microsoft's percentiles, also the fallback of [`Windowing::FromFile`].
     pub const MICROSOFT_PERCENTILES: Windowing = Windowing::Percentile {
         low: 1.0,
         high: 99.0,
@@ -99,43 +106,56 @@ fn round3(x: f64) -> f64 {
 enum Map {
     /// Nothing to do (8-bit input kept).
     Identity,
-    /// DICOM LINEAR: centre and width as stored.
+    /// DICOM LINEAR: centre and width as stored, rounded.
     Dicom { center: f64, width: f64 },
-    /// `low` → 0, `high` → 255, clipped.
-    Linear { low: f64, high: f64 },
+    /// `low` → 0, `high` → 255 (the other way round when `invert`), clipped, and
+    /// truncated to an integer as numpy's `astype(uint8)` does in Microsoft's client:
+    /// rounding would shift every level by half a step against the images the model
+    /// learnt from. `invert` maps MONOCHROME1 before truncating, as SimpleITK inverts
+    /// before Microsoft's client normalises.
+    Linear { low: f64, high: f64, invert: bool },
 }
 
 impl Map {
     #[inline]
     fn apply(self, x: f32) -> u8 {
         let x = f64::from(x);
-        let y = match self {
-            Map::Identity => x,
+        match self {
+            Map::Identity => round_byte(x),
             Map::Dicom { center, width } => {
                 let w = width.max(1.0);
                 let (lo, hi) = (
                     center - 0.5 - (w - 1.0) / 2.0,
                     center - 0.5 + (w - 1.0) / 2.0,
                 );
-                if x <= lo {
+                round_byte(if x <= lo {
                     0.0
                 } else if x > hi {
                     255.0
                 } else {
                     ((x - (center - 0.5)) / (w - 1.0).max(f64::MIN_POSITIVE) + 0.5) * 255.0
-                }
+                })
             }
-            Map::Linear { low, high } if high > low => (x - low) / (high - low) * 255.0,
-            Map::Linear { low, .. } => {
-                if x > low {
-                    255.0
+            Map::Linear { low, high, invert } => {
+                let t = if high > low {
+                    (x.clamp(low, high) - low) / (high - low)
                 } else {
-                    0.0
-                }
+                    f64::from(u8::from(x > low))
+                };
+                // `as u8` truncates and saturates (NaN → 0).
+                ((if invert { 1.0 - t } else { t }) * 255.0) as u8
             }
-        };
-        y.round().clamp(0.0, 255.0) as u8
+        }
     }
+
+    /// Whether the map already turned MONOCHROME1 around.
+    fn inverts(self) -> bool {
+        matches!(self, Map::Linear { invert: true, .. })
+    }
+}
+
+fn round_byte(y: f64) -> u8 {
+    y.round().clamp(0.0, 255.0) as u8
 }
 
 /// Windows `source` to 8 bits per sample (same channel layout).
@@ -144,14 +164,14 @@ pub fn apply(source: &Source, windowing: Windowing) -> (Vec<u8>, AppliedWindow) 
     let (center, width) = match map {
         Map::Identity => (127.5, 256.0),
         Map::Dicom { center, width } => (center, width),
-        Map::Linear { low, high } => ((low + high) / 2.0, high - low),
+        Map::Linear { low, high, .. } => ((low + high) / 2.0, high - low),
     };
     let mut out: Vec<u8> = match (&source.samples, map) {
         (Samples::U8(v), Map::Identity) => v.clone(),
         (Samples::U8(v), m) => v.iter().map(|&x| m.apply(f32::from(x))).collect(),
         (Samples::F32(v), m) => v.iter().map(|&x| m.apply(x)).collect(),
     };
-    if source.monochrome1 {
+    if source.monochrome1 && !map.inverts() {
         out.iter_mut().for_each(|v| *v = 255 - *v);
     }
     (
@@ -166,20 +186,29 @@ pub fn apply(source: &Source, windowing: Windowing) -> (Vec<u8>, AppliedWindow) 
 }
 
 fn choose(source: &Source, windowing: Windowing) -> (Map, WindowKind) {
+    let linear = |(low, high)| Map::Linear {
+        low,
+        high,
+        invert: source.monochrome1,
+    };
     match windowing {
+        Windowing::Microsoft => match &source.samples {
+            Samples::U8(_) if !source.is_dicom() => (Map::Identity, WindowKind::AsIs),
+            _ => choose(source, Windowing::MICROSOFT_PERCENTILES),
+        },
         Windowing::FromFile => match (source.file_window, &source.samples) {
             (Some((center, width)), _) => (Map::Dicom { center, width }, WindowKind::File),
             (None, Samples::U8(_)) => (Map::Identity, WindowKind::AsIs),
             (None, Samples::F32(_)) => choose(source, Windowing::MICROSOFT_PERCENTILES),
         },
-        Windowing::Percentile { low, high } => {
-            let (lo, hi) = percentiles(&source.samples, low, high);
-            (Map::Linear { low: lo, high: hi }, WindowKind::Percentile)
-        }
-        Windowing::MinMax => {
-            let (lo, hi) = percentiles(&source.samples, 0.0, 100.0);
-            (Map::Linear { low: lo, high: hi }, WindowKind::MinMax)
-        }
+        Windowing::Percentile { low, high } => (
+            linear(percentiles(&source.samples, low, high)),
+            WindowKind::Percentile,
+        ),
+        Windowing::MinMax => (
+            linear(percentiles(&source.samples, 0.0, 100.0)),
+            WindowKind::MinMax,
+        ),
         Windowing::Manual { center, width } => (Map::Dicom { center, width }, WindowKind::Manual),
     }
 }
@@ -277,7 +306,7 @@ fn percentile(values: &mut [f32], p: f32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode::SourceInfo;
+    use super::super::decode::{SourceInfo, DICOM_FORMAT};
     use super::*;
 
     fn source(samples: Samples, file_window: Option<(f64, f64)>, monochrome1: bool) -> Source {
@@ -366,7 +395,61 @@ mod tests {
         assert_eq!((w.center, w.width), (500.0, 980.0));
         assert_eq!(
             (out[0], out[10], out[500], out[990], out[1000]),
-            (0, 0, 128, 255, 255)
+            (0, 0, 127, 255, 255)
+        );
+    }
+
+    #[test]
+    fn microsoft_default_stretches_every_dicom_and_deep_image_keeps_8_bit_rasters() {
+        // An 8-bit PNG passes unchanged.
+        let (out, w) = apply(
+            &source(Samples::U8(vec![3, 7, 200]), None, false),
+            Windowing::default(),
+        );
+        assert_eq!((out, w.kind), (vec![3, 7, 200], WindowKind::AsIs));
+        // An 8-bit (colour) DICOM is stretched to its percentiles: SimpleITK hands
+        // Microsoft's client float32, which it always normalises.
+        let mut dicom = source(Samples::U8((0..=100).collect()), Some((50.0, 10.0)), false);
+        dicom.info.format = DICOM_FORMAT.into();
+        let (out, w) = apply(&dicom, Windowing::default());
+        assert_eq!(
+            w.kind,
+            WindowKind::Percentile,
+            "the stored window is ignored"
+        );
+        assert_eq!((w.center, w.width), (50.0, 98.0));
+        // (x − 1) / 98 × 255, truncated: 50 → 127.55 → 127, 98 → 252.4 → 252.
+        assert_eq!(
+            (out[0], out[1], out[50], out[98], out[100]),
+            (0, 0, 127, 252, 255)
+        );
+        // Deeper than 8 bits: the same, wherever it came from.
+        let values: Vec<f32> = (0..=1000).map(|x| x as f32 * 4.0).collect();
+        let (_, w) = apply(
+            &source(Samples::F32(values), Some((9.0, 9.0)), false),
+            Windowing::default(),
+        );
+        assert_eq!(w.kind, WindowKind::Percentile);
+    }
+
+    #[test]
+    fn monochrome1_under_a_linear_map_is_inverted_before_truncating() {
+        // SimpleITK inverts first, then the client stretches and truncates:
+        // y = ⌊(hi − x) / (hi − lo) × 255⌋, not 255 − ⌊(x − lo) / (hi − lo) × 255⌋.
+        let values: Vec<f32> = (0..=1000).map(|x| x as f32).collect();
+        let (out, w) = apply(
+            &source(Samples::F32(values), None, true),
+            Windowing::default(),
+        );
+        assert!(w.inverted);
+        let expected = |x: f64| ((990.0 - x.clamp(10.0, 990.0)) / 980.0 * 255.0) as u8;
+        for x in [0usize, 10, 11, 333, 500, 989, 1000] {
+            assert_eq!(out[x], expected(x as f64), "x = {x}");
+        }
+        assert_ne!(
+            out[11],
+            255 - ((1.0 / 980.0 * 255.0) as u8),
+            "would be the other order"
         );
     }
 
