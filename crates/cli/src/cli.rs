@@ -39,6 +39,36 @@ pub enum Command {
     /// window applied, or the error. Every file is attempted; the exit status is 1 if
     /// any failed.
     Prepare(PrepareArgs),
+    /// Probe an endpoint with small synthetic requests and say whether the app's assumptions hold.
+    ///
+    /// Sends eight probes to the scoring URL, one at a time: text-only, image+text,
+    /// image-only and text-only batches, a mixed batch (expected to be refused),
+    /// `"params": {}`, and texts of 65 and 90 CLIP tokens. Images are 64×64 synthetic
+    /// gray PNGs; no patient data is sent. Prints status, latency, layout, vector widths
+    /// and norms and `scaling_factor` for each, then a verdict per assumption.
+    ///
+    /// The key is read from the environment variable MEDINSIGHT_API_KEY, as for `proxy`;
+    /// without it the probes go without Authorization (enough for `medinsight emulate`
+    /// without --key). The key never appears in the report.
+    ///
+    /// Exit status: 0 if every assumption the app relies on holds, 1 if not, 2 if the
+    /// check could not run (bad URL, unreachable host).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The endpoint's scoring URL, e.g. https://NAME.REGION.inference.ml.azure.com/score
+    /// (plain http only to this machine).
+    #[arg(long)]
+    pub upstream: String,
+    /// Send every probe to this deployment (`azureml-model-deployment`); otherwise the
+    /// endpoint's traffic split decides.
+    #[arg(long)]
+    pub deployment: Option<String>,
+    /// Seconds to wait for each probe's answer.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -49,11 +79,14 @@ pub struct PrepareArgs {
     /// Folder for the prepared PNGs (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// file (DICOM window; 8-bit as is; else 1–99 percentiles), percentile:LOW,HIGH, minmax, or manual:CENTER,WIDTH.
-    #[arg(long, default_value = "file", value_parser = crate::prepare::parse_window)]
+    /// microsoft (what Microsoft's client does: every DICOM and every image deeper than
+    /// 8 bits clipped to its 1st–99th percentiles; 8-bit images as they are), file (the
+    /// DICOM's stored window; 8-bit as is; else 1–99 percentiles), percentile:LOW,HIGH,
+    /// minmax, or manual:CENTER,WIDTH.
+    #[arg(long, default_value = "microsoft", value_parser = crate::prepare::parse_window)]
     pub window: Windowing,
-    /// Frame of a multi-frame DICOM: first, middle or a 0-based number.
-    #[arg(long, default_value = "middle", value_parser = crate::prepare::parse_frame)]
+    /// Frame of a multi-frame DICOM: first (as Microsoft's client), middle or a 0-based number.
+    #[arg(long, default_value = "first", value_parser = crate::prepare::parse_frame)]
     pub frame: FrameChoice,
     /// stretch (as the service does) or letterbox (keep aspect, pad black).
     #[arg(long, default_value = "stretch", value_parser = crate::prepare::parse_fit)]

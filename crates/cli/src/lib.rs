@@ -1,12 +1,14 @@
 //! The `medinsight` command line as a library, so that every router can be built with
 //! `app(..)` and tested with `oneshot` without a socket.
 //!
+//! - [`check`]: probes an endpoint and says whether the app's assumptions hold.
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
 //! - [`prepare`]: the image pipeline on files.
 //! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
 //! - [`static_files`]: serving the app's `dist/` folder.
 //! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
 
+pub mod check;
 pub mod cli;
 pub mod emulate;
 pub mod prepare;

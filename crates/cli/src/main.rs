@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Emulate(args) => medinsight::emulate::run(args).await?,
         Command::Proxy(args) => medinsight::proxy::run(args).await?,
+        Command::Check(args) => std::process::exit(medinsight::check::run_cli(&args).await),
         Command::Prepare(args) => {
             let failed = medinsight::prepare::run(&args, std::io::stdout().lock())?;
             if failed > 0 {

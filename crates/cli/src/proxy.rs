@@ -73,6 +73,11 @@ impl ApiKey {
     pub fn from_env() -> Result<Self, ProxyError> {
         Self::new(std::env::var(KEY_VARIABLE).map_err(|_| ProxyError::NoKey)?)
     }
+
+    /// The key itself, for the one header that carries it upstream.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -106,6 +111,17 @@ pub fn parse_upstream(raw: &str) -> Result<Url, ProxyError> {
     }
 }
 
+/// `url` as it may be shown (to the page, in a log, in an error): without user-info,
+/// query or fragment, where tokens and passwords hide.
+pub fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
 /// The proxy's router: `POST /score` forwarded, `/endpoint-info`, and the app.
 pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
     let upstream = parse_upstream(&args.upstream)?;
@@ -114,14 +130,9 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         .timeout(Duration::from_secs(args.timeout_secs))
         .build()
         .map_err(|e| ProxyError::Client(e.to_string()))?;
-    let mut shown = upstream.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
     let info = EndpointInfo {
         kind: EndpointKind::Proxy,
-        upstream: Some(shown.to_string()),
+        upstream: Some(redacted(&upstream)),
         deployment: args.deployment.clone(),
     };
     let state = Arc::new(Proxy {
@@ -169,7 +180,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     let mut upstream = proxy
         .client
         .post(proxy.upstream.clone())
-        .bearer_auth(&proxy.key.0)
+        .bearer_auth(proxy.key.expose())
         .header("content-type", "application/json")
         .header("accept", "application/json")
         .body(body);
