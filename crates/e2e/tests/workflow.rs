@@ -118,6 +118,42 @@ async fn a_busy_endpoint_throttles_and_the_run_still_completes_exactly() -> Resu
     .await
 }
 
+#[tokio::test]
+async fn images_and_labels_go_in_separate_requests_that_the_strict_endpoint_accepts() -> Result<()>
+{
+    // The emulator refuses a request that mixes image rows and text rows with 424, as
+    // Azure's scoring wrapper does; 5 images + 3 labels fit in one request of 8 rows,
+    // so a planner that mixed kinds would fail all 8.
+    let (_emulator, url) = start_emulator(&[])?;
+    with_browser(async |b| {
+        open(b, &url).await?;
+        set(b, &[("images-per-request", "8")]).await?;
+        b.choose_files(&[
+            testdata("xray_chest_pa.png"),
+            testdata("xray_tibia.png"),
+            testdata("ct_head.png"),
+            testdata("mri_shoulder.png"),
+            testdata("dicom/MR_small.dcm"),
+        ])
+        .await?;
+        add_labels(b, &["x-ray chest", "ct head", "mri shoulder"]).await?;
+        b.click("button.run").await?;
+        wait_for_run(b, 8).await?;
+        let figures: String = b.js(FIGURES).await?;
+        ensure!(
+            figures.contains("0 failed") && figures.contains("window"),
+            "figures: {figures}"
+        );
+        let stats = b.emulator_stats().await?;
+        ensure!(
+            stats["requests"].as_u64() == Some(2) && stats["rows_embedded"].as_u64() == Some(8),
+            "one request of images and one of texts, 8 rows: {stats}"
+        );
+        Ok(())
+    })
+    .await
+}
+
 /// A directory of bad files made by the test (never in the repository).
 fn bad_files() -> Result<(PathBuf, PathBuf)> {
     let dir = workspace_root().join("target/e2e/bad-files");
