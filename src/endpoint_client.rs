@@ -1,8 +1,8 @@
 //! Browser calls to the app's own origin about the endpoint: today, what sits behind
-//! `/score` (see `medinsight_core::endpoint_info`).
+//! `/score` (see `medinsight_core::endpoint::info`).
 
 use gloo_net::http::Request;
-use medinsight_core::endpoint_info::{EndpointInfo, ENDPOINT_INFO_PATH};
+use medinsight_core::endpoint::info::{EndpointInfo, ENDPOINT_INFO_PATH};
 
 /// Why the app could not learn what sits behind `/score`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use futures::channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use medinsight_core::batching;
-use medinsight_core::concurrency::{Concurrency, Outcome};
-use medinsight_core::retry::{decide, Attempt, Decision, Failure};
-use medinsight_core::wire::{
+use medinsight_core::endpoint::batching;
+use medinsight_core::endpoint::concurrency::{Concurrency, Outcome};
+use medinsight_core::endpoint::retry::{decide, Attempt, Decision, Failure};
+use medinsight_core::endpoint::wire::{
     failure_message, parse_response, ParseOptions, Row, RowKind, ScoreRequest, ScoreResponse,
 };
 

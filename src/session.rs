@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use medinsight_core::export::{SessionFile, SessionImage, SessionLabel};
+use medinsight_core::formats::session::{SessionFile, SessionImage, SessionLabel};
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 use web_sys::File;
@@ -351,7 +351,7 @@ impl Session {
     /// The zero-shot prediction of every embedded image (needs labels and a scaling
     /// factor): file name, top label, ground truth.
     pub fn zero_shot_rows(&self) -> Option<Vec<medinsight_core::formats::ZeroShotRow>> {
-        use medinsight_core::similarity::{cosine_matrix, zero_shot};
+        use medinsight_core::analysis::similarity::{cosine_matrix, zero_shot};
         let temperature = self.scaling_factor.get_untracked()?.exp();
         let (names, vectors): (Vec<String>, Vec<Vec<f32>>) = self.labels.with_untracked(|v| {
             v.iter()
@@ -367,7 +367,7 @@ impl Session {
                     let image = i.current_vector_untracked()?;
                     let cos = cosine_matrix(&[image], &vectors);
                     let p = zero_shot(&cos, temperature);
-                    let top = medinsight_core::evaluation::argmax(&p)?;
+                    let top = medinsight_core::analysis::evaluation::argmax(&p)?;
                     Some(medinsight_core::formats::ZeroShotRow {
                         file_name: i.name.get_value(),
                         prediction: names[top].clone(),

@@ -4,7 +4,7 @@
 //! it is built on first use and kept; counting a prompt then takes microseconds, quick
 //! enough to run on every keystroke.
 
-use medinsight_core::clip_text::{ClipText, TokenCount};
+use medinsight_core::text::clip::{ClipText, TokenCount};
 
 thread_local! {
     static CLIP: ClipText = ClipText::new();

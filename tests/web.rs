@@ -117,8 +117,10 @@ async fn a_refused_score_request_comes_back_with_its_status_and_message() {
         answer.status
     );
     assert!(!answer.emulator);
-    let message =
-        medinsight_core::wire::failure_message(answer.model_error.as_deref(), &answer.body);
+    let message = medinsight_core::endpoint::wire::failure_message(
+        answer.model_error.as_deref(),
+        &answer.body,
+    );
     assert!(!message.is_empty());
 }
 

@@ -2,7 +2,7 @@
 //! true classes, columns the predicted ones, the diagonal is right.
 
 use leptos::prelude::*;
-use medinsight_core::evaluation::Confusion;
+use medinsight_core::analysis::evaluation::Confusion;
 
 #[component]
 pub fn ConfusionMatrix(classes: Vec<String>, confusion: Confusion) -> impl IntoView {

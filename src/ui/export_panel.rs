@@ -7,7 +7,7 @@
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use medinsight_core::export::{
+use medinsight_core::formats::session::{
     embeddings_csv, SessionFile, SessionImage, SESSION_FORMAT, SESSION_VERSION,
 };
 use medinsight_core::formats::{

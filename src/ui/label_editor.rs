@@ -3,7 +3,7 @@
 //! warning shows the words the model will never read.
 
 use leptos::prelude::*;
-use medinsight_core::clip_text::CONTENT_TOKENS;
+use medinsight_core::text::clip::CONTENT_TOKENS;
 
 use crate::session::LabelItem;
 

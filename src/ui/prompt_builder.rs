@@ -3,7 +3,7 @@
 //! follows the same pattern: the first three parts once, then one condition per line.
 
 use leptos::prelude::*;
-use medinsight_core::prompt::PromptParts;
+use medinsight_core::text::prompt::PromptParts;
 
 #[component]
 pub fn PromptBuilder(on_add: Callback<Vec<String>>) -> impl IntoView {

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use leptos::html;
 use leptos::prelude::*;
+use medinsight_core::analysis::similarity::average_linkage_order;
 use medinsight_core::analysis::{dot, Embeddings};
 use medinsight_core::colormap::{matrix_rgba, viridis};
-use medinsight_core::similarity::average_linkage_order;
 use web_sys::{KeyboardEvent, MouseEvent};
 
 use crate::session::{ImageItem, LabelItem};

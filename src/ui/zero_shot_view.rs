@@ -3,11 +3,11 @@
 //! and a confusion matrix.
 //!
 //! A ground truth counts when exactly one label stands for it (the label is the class
-//! name, or ends with it: see `medinsight_core::evaluation`).
+//! name, or ends with it: see `medinsight_core::analysis::evaluation`).
 
 use leptos::prelude::*;
-use medinsight_core::evaluation::{argmax, prompt_for, Confusion};
-use medinsight_core::similarity::{cosine_matrix, zero_shot};
+use medinsight_core::analysis::evaluation::{argmax, prompt_for, Confusion};
+use medinsight_core::analysis::similarity::{cosine_matrix, zero_shot};
 
 use crate::session::{ImageItem, LabelItem};
 use crate::ui::confusion_matrix::ConfusionMatrix;

@@ -20,11 +20,11 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use medinsight_core::clip_text::ClipText;
-use medinsight_core::pipeline::encode::{self, EncodeError, PngCompression};
-use medinsight_core::wire::{
+use medinsight_core::endpoint::wire::{
     parse_response, ParseOptions, ResponseError, Row, ScoreRequest, ScoreResponse,
 };
+use medinsight_core::pipeline::encode::{self, EncodeError, PngCompression};
+use medinsight_core::text::clip::ClipText;
 use medinsight_core::{error_chain, EMBEDDING_DIM};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
@@ -1262,7 +1262,7 @@ mod tests {
                 p.kind,
                 p.body().len()
             );
-            let back = medinsight_core::wire::parse_request(p.body().as_bytes());
+            let back = medinsight_core::endpoint::wire::parse_request(p.body().as_bytes());
             if p.kind == ProbeKind::Mixed {
                 // What the service refuses, and so does the core's request parser.
                 assert!(back.is_err(), "{back:?}");

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use medinsight_core::endpoint::wire::ResponseShape;
 use medinsight_core::pipeline::{Fit, FrameChoice, Windowing};
-use medinsight_core::wire::ResponseShape;
 
 use crate::emulate::faults::Fault;
 

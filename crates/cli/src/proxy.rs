@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medinsight_core::endpoint_info::{EndpointInfo, EndpointKind, ENDPOINT_INFO_PATH, SCORE_PATH};
+use medinsight_core::endpoint::info::{EndpointInfo, EndpointKind, ENDPOINT_INFO_PATH, SCORE_PATH};
 use medinsight_core::error_chain;
 use reqwest::Url;
 

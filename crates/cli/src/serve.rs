@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use medinsight_core::wire::ErrorBody;
+use medinsight_core::endpoint::wire::ErrorBody;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use clap::Parser;
 use http_body_util::BodyExt;
 use medinsight::cli::{Cli, Command, EmulateArgs};
 use medinsight::emulate::{app, EMULATOR_HEADER, SCALING_FACTOR};
-use medinsight_core::wire::{
+use medinsight_core::endpoint::wire::{
     parse_response, ParseOptions, ResponseError, Row, ScoreRequest, VectorKind,
 };
 use tower::ServiceExt;
@@ -91,7 +91,7 @@ async fn documented_examples_answer_in_both_shapes() {
             let (res, text) = score(&r, &body).await;
             assert_eq!(res.status(), StatusCode::OK, "{shape} {name}: {text}");
             assert_eq!(res.headers()[EMULATOR_HEADER], "1");
-            let req = medinsight_core::wire::parse_request(body.as_bytes()).unwrap();
+            let req = medinsight_core::endpoint::wire::parse_request(body.as_bytes()).unwrap();
             let parsed = parse_response(&text, &req, ParseOptions::default()).unwrap();
             assert!(parsed.texts[0].is_some());
             assert_eq!(parsed.images[0].is_some(), name.contains("image"));

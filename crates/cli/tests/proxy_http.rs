@@ -11,7 +11,7 @@ use axum::Router;
 use clap::Parser;
 use medinsight::cli::{Cli, Command, EmulateArgs, ProxyArgs};
 use medinsight::proxy::ApiKey;
-use medinsight_core::wire::{parse_response, ParseOptions, Row, ScoreRequest};
+use medinsight_core::endpoint::wire::{parse_response, ParseOptions, Row, ScoreRequest};
 
 const KEY: &str = "k3y-Th4t-Must-N0t-Leak";
 

@@ -15,8 +15,8 @@ use criterion::{criterion_group, Criterion};
 use medinsight_core::analysis::classifier::{cross_validate, TrainOptions};
 use medinsight_core::analysis::neighbours::{of_row, of_vector, outlier_scores};
 use medinsight_core::analysis::pooling::{pool, Pooling};
+use medinsight_core::analysis::similarity::cosine_matrix;
 use medinsight_core::analysis::{pca, Embeddings};
-use medinsight_core::similarity::cosine_matrix;
 
 const N: usize = 2000;
 const D: usize = 1024;

@@ -1,26 +1,24 @@
 //! The pure-Rust heart of MedImageInsight Explorer: the wire format spoken with the
 //! endpoint, the image pipeline and the maths on embeddings.
 //!
+//! Its folders are its architecture: [`endpoint`] (the wire contract, batching, retries,
+//! the window of requests in flight), [`pipeline`] (any image or DICOM → the PNG the
+//! model wants), [`analysis`] (similarity, zero-shot, neighbours, PCA, classifier,
+//! pooling, on one normalised buffer), [`formats`] (files in and out: session, CSV,
+//! `.npy`, projector TSV), [`text`] (prompts and CLIP tokens), plus [`settings`] and
+//! [`colormap`].
+//!
 //! It compiles both natively (for the `medinsight` command line and fast `cargo test`)
 //! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
 //! on web-sys, wasm-bindgen or leptos: everything here is testable without a browser.
 
 pub mod analysis;
-pub mod batching;
-#[cfg(feature = "clip")]
-pub mod clip_text;
 pub mod colormap;
-pub mod concurrency;
-pub mod endpoint_info;
-pub mod evaluation;
-pub mod export;
+pub mod endpoint;
 pub mod formats;
 pub mod pipeline;
-pub mod prompt;
-pub mod retry;
 pub mod settings;
-pub mod similarity;
-pub mod wire;
+pub mod text;
 
 /// Width of every MedImageInsight embedding, image or text.
 pub const EMBEDDING_DIM: usize = 1024;

@@ -5,16 +5,16 @@
 //! Azure ML request must finish within `request_timeout_ms`), under 4 MB a body (the
 //! endpoint reads about 5 MB/s), two requests in flight to start (a default one-instance
 //! deployment answers 429 past two) and a window that adapts from there up to 16
-//! ([`crate::concurrency`]), and a retry budget the size of Microsoft's client's
-//! ([`crate::retry`]). The app stores them as JSON in the browser;
+//! ([`crate::endpoint::concurrency`]), and a retry budget the size of Microsoft's client's
+//! ([`crate::endpoint::retry`]). The app stores them as JSON in the browser;
 //! [`Settings::sanitised`] keeps a hand-edited or old stored copy within the ranges the
 //! controls offer.
 
 use serde::{Deserialize, Serialize};
 
-use crate::batching::BatchLimits;
-use crate::endpoint_info::SCORE_PATH;
-use crate::retry::RetryPolicy;
+use crate::endpoint::batching::BatchLimits;
+use crate::endpoint::info::SCORE_PATH;
+use crate::endpoint::retry::RetryPolicy;
 
 /// How requests are sent. `Copy + Default`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +64,12 @@ impl RunOptions {
     }
 
     /// The window of requests in flight a run starts with.
-    pub fn concurrency(self) -> crate::concurrency::Concurrency {
-        crate::concurrency::Concurrency::new(self.in_flight, self.max_in_flight, self.adaptive)
+    pub fn concurrency(self) -> crate::endpoint::concurrency::Concurrency {
+        crate::endpoint::concurrency::Concurrency::new(
+            self.in_flight,
+            self.max_in_flight,
+            self.adaptive,
+        )
     }
 
     pub fn retry_policy(self) -> RetryPolicy {
@@ -121,7 +125,9 @@ impl Settings {
         };
         self.deployment = self.deployment.trim().to_string();
         let r = &mut self.run;
-        r.images_per_request = r.images_per_request.clamp(1, crate::wire::MAX_ROWS);
+        r.images_per_request = r
+            .images_per_request
+            .clamp(1, crate::endpoint::wire::MAX_ROWS);
         r.max_request_bytes = r.max_request_bytes.clamp(100_000, 100_000_000);
         r.max_in_flight = r.max_in_flight.clamp(1, 64);
         r.in_flight = r.in_flight.clamp(1, r.max_in_flight);

@@ -2,7 +2,9 @@
 //! builder rebuilds both request examples JSON-equal, and the parser reads the
 //! documentation's response layout and the deployed service's row layout.
 
-use medinsight_core::wire::{parse_request, parse_response, ParseOptions, Row, ScoreRequest};
+use medinsight_core::endpoint::wire::{
+    parse_request, parse_response, ParseOptions, Row, ScoreRequest,
+};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {

@@ -12,7 +12,7 @@
 use std::io::Cursor;
 
 use image::{imageops::FilterType, ImageReader, Limits};
-use medinsight_core::clip_text::ClipText;
+use medinsight_core::text::clip::ClipText;
 use medinsight_core::EMBEDDING_DIM;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

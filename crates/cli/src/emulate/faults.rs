@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use clap::ValueEnum;
-use medinsight_core::wire::{ResponseShape, ScoreResponse};
+use medinsight_core::endpoint::wire::{ResponseShape, ScoreResponse};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

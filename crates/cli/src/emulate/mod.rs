@@ -1,7 +1,7 @@
 //! `medinsight emulate`: the app and a local stand-in for a MedImageInsight endpoint.
 //!
 //! Like Azurite for Azure Storage, it lets the whole product run and be tested offline:
-//! `POST /score` honours the real contract (see `medinsight_core::wire`), answers with
+//! `POST /score` honours the real contract (see `medinsight_core::endpoint::wire`), answers with
 //! deterministic stand-in vectors ([`embed`]), and fails the way the real service fails
 //! (401, 404, 408, 413, 424, 429, 5xx), on demand and reproducibly ([`faults`]). It is
 //! not a medical model, and every response says so in `x-medinsight-emulator: 1`.
@@ -20,8 +20,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medinsight_core::endpoint_info::{EndpointInfo, ENDPOINT_INFO_PATH, SCORE_PATH};
-use medinsight_core::wire::{parse_request, ScalingFactor, ScoreRequest, ScoreResponse};
+use medinsight_core::endpoint::info::{EndpointInfo, ENDPOINT_INFO_PATH, SCORE_PATH};
+use medinsight_core::endpoint::wire::{parse_request, ScalingFactor, ScoreRequest, ScoreResponse};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tower_http::set_header::SetResponseHeaderLayer;

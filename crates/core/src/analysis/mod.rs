@@ -8,9 +8,11 @@
 //! compiler vectorises) and summed in f64.
 
 pub mod classifier;
+pub mod evaluation;
 pub mod neighbours;
 pub mod pca;
 pub mod pooling;
+pub mod similarity;
 
 /// Normalised vectors, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +29,7 @@ impl Embeddings {
         for v in vectors {
             let v = v.as_ref();
             assert_eq!(v.len(), dim, "every vector must have {dim} values");
-            data.extend(crate::similarity::normalised(v));
+            data.extend(crate::analysis::similarity::normalised(v));
         }
         Self { dim, data }
     }

@@ -45,7 +45,7 @@ pub fn of_row(e: &Embeddings, i: usize, k: usize) -> Vec<Neighbour> {
 
 /// The `k` rows most similar to `query` (any vector, normalised here).
 pub fn of_vector(e: &Embeddings, query: &[f32], k: usize) -> Vec<Neighbour> {
-    let q = crate::similarity::normalised(query);
+    let q = crate::analysis::similarity::normalised(query);
     top_k((0..e.len()).map(|j| (j, e.cosine_with(j, &q))), k)
 }
 

@@ -7,7 +7,9 @@
 //! `.npy` is written and read with `npyz` (the format's header is a Python literal; a
 //! hand-written writer is easy to get subtly wrong for numpy's padding rules).
 
-use crate::export::csv_field;
+pub mod session;
+
+use session::csv_field;
 
 /// Why an imported file could not be used; each says what was expected.
 #[derive(Debug, PartialEq, thiserror::Error)]

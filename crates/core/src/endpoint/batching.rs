@@ -4,13 +4,13 @@
 //! `request_timeout_ms` (5 s by default) and an endpoint moves about 5 MB/s, so the app
 //! sends a few images per request: at most [`BatchLimits::max_rows`] rows and
 //! [`BatchLimits::max_bytes`] of body. A batch never mixes kinds of row (images with
-//! texts): the service refuses such a request with 424 (see [`crate::wire::RowKind`]).
+//! texts): the service refuses such a request with 424 (see [`crate::endpoint::wire::RowKind`]).
 //! Batches are contiguous ranges of the input, so every vector maps back to its item by
 //! position; items of one kind are best given together (a kind change starts a batch).
 
 use std::ops::Range;
 
-use crate::wire::RowKind;
+use crate::endpoint::wire::RowKind;
 
 /// Bytes a row adds to the body besides its cells: `["","…"],` with quotes and commas.
 const ROW_OVERHEAD: usize = 16;
@@ -49,7 +49,7 @@ pub struct Batch {
 
 /// Plans requests for items `cells[i] = (kind, bytes of its cells)`, in order.
 pub fn plan(cells: &[(RowKind, usize)], limits: BatchLimits) -> Vec<Batch> {
-    let max_rows = limits.max_rows.clamp(1, crate::wire::MAX_ROWS);
+    let max_rows = limits.max_rows.clamp(1, crate::endpoint::wire::MAX_ROWS);
     let mut batches = Vec::new();
     let mut start = 0;
     let mut bytes = BODY_OVERHEAD;
@@ -114,14 +114,14 @@ mod tests {
         assert_eq!(batches.len(), 4);
         for b in &batches {
             let rows = b.items.clone().map(|i| match kinds[i] {
-                RowKind::Image => crate::wire::Row::image("A"),
-                RowKind::Text => crate::wire::Row::text("t"),
-                RowKind::Both => crate::wire::Row {
+                RowKind::Image => crate::endpoint::wire::Row::image("A"),
+                RowKind::Text => crate::endpoint::wire::Row::text("t"),
+                RowKind::Both => crate::endpoint::wire::Row {
                     image: Some("A".into()),
                     text: Some("t".into()),
                 },
             });
-            let request = crate::wire::ScoreRequest {
+            let request = crate::endpoint::wire::ScoreRequest {
                 rows: rows.collect(),
                 get_scaling_factor: None,
             };
