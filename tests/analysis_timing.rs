@@ -5,7 +5,8 @@
 //! `. scripts/env.sh && cargo test -p medinsight-web --release --target wasm32-unknown-unknown --test analysis_timing -- --include-ignored --nocapture`
 #![cfg(target_arch = "wasm32")]
 
-use medinsight_web::compute_worker::{analyse, Analysis};
+use medinsight_web::worker::handler::analyse;
+use medinsight_web::worker::protocol::Analysis;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

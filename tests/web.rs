@@ -76,10 +76,10 @@ async fn status_line_explains_a_server_without_endpoint_info() {
 #[wasm_bindgen_test]
 fn clip_tokens_are_counted_in_the_browser_as_natively() {
     // The tokenizer's hasher needs the browser's random source (getrandom's wasm_js).
-    let short = medinsight_web::tokens::count("a b c");
+    let short = medinsight_web::work::tokens::count("a b c");
     assert_eq!(short.tokens, 3);
     assert_eq!(short.cut, None);
-    let long = medinsight_web::tokens::count(&"lung ".repeat(80));
+    let long = medinsight_web::work::tokens::count(&"lung ".repeat(80));
     assert_eq!(long.tokens, 80);
     assert_eq!(long.cut.as_deref(), Some("lung lung lung lung lung"));
 }
@@ -93,7 +93,7 @@ fn a_heatmap_is_painted_through_image_data() {
         .dyn_into()
         .unwrap();
     let rgba = medinsight_core::colormap::matrix_rgba(&[1.0, 0.0, 0.5, 1.0], 0.0, 1.0);
-    medinsight_web::browser::paint(&canvas, 2, 2, &rgba).unwrap();
+    medinsight_web::platform::canvas::paint(&canvas, 2, 2, &rgba).unwrap();
     assert_eq!((canvas.width(), canvas.height()), (2, 2));
     let context: web_sys::CanvasRenderingContext2d = canvas
         .get_context("2d")
@@ -108,7 +108,7 @@ fn a_heatmap_is_painted_through_image_data() {
 #[wasm_bindgen_test]
 async fn a_refused_score_request_comes_back_with_its_status_and_message() {
     // The test runner's server has no /score: a 404 (or 405) with its text, not a crash.
-    let answer = medinsight_web::score_client::post("/score", "blue", "{}".into(), 10)
+    let answer = medinsight_web::platform::fetch::post("/score", "blue", "{}".into(), 10)
         .await
         .expect("an answer");
     assert!(
@@ -126,7 +126,7 @@ async fn a_refused_score_request_comes_back_with_its_status_and_message() {
 
 #[wasm_bindgen_test]
 async fn the_session_store_round_trips_and_clears_in_indexeddb() {
-    use medinsight_web::store::{ImageMeta, LabelsRecord, SavedLabel, Store};
+    use medinsight_web::persist::store::{ImageMeta, LabelsRecord, SavedLabel, Store};
     let store = Store::open().await.expect("IndexedDB opens");
     store.clear().await.unwrap();
     let meta = ImageMeta {

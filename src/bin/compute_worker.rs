@@ -1,7 +1,7 @@
 //! Entry of the compute Web Worker (see `compute_worker`).
 
 use gloo_worker::Registrable;
-use medinsight_web::compute_worker::ComputeWorker;
+use medinsight_web::worker::handler::ComputeWorker;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -9,29 +9,29 @@ use leptos::prelude::*;
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 
-use crate::analyst::Analyst;
-use crate::files::{from_file_list, Incoming};
-use crate::preparation::Preparer;
-use crate::session::Session;
-use crate::ui::classifier_view::ClassifierView;
-use crate::ui::embeddings_table::EmbeddingsTable;
-use crate::ui::emulator_banner::EmulatorBanner;
-use crate::ui::endpoint_status::EndpointStatus;
-use crate::ui::export_panel::{ExportPanel, ExportSources};
-use crate::ui::gallery::Gallery;
-use crate::ui::image_inspector::ImageInspector;
-use crate::ui::image_loader::ImageLoader;
-use crate::ui::label_editor::LabelEditor;
-use crate::ui::neighbours_view::NeighboursView;
-use crate::ui::outliers_view::OutliersView;
-use crate::ui::pca_map::PcaMap;
-use crate::ui::prompt_builder::PromptBuilder;
-use crate::ui::run_panel::RunPanel;
-use crate::ui::settings_panel::SettingsPanel;
-use crate::ui::similarity_heatmap::SimilarityHeatmap;
-use crate::ui::studies_view::StudiesView;
-use crate::ui::theme_toggle::ThemeToggle;
-use crate::ui::zero_shot_view::ZeroShotView;
+use crate::platform::files::{from_file_list, Incoming};
+use crate::state::Session;
+use crate::ui::images::gallery::Gallery;
+use crate::ui::images::image_inspector::ImageInspector;
+use crate::ui::images::image_loader::ImageLoader;
+use crate::ui::labels::label_editor::LabelEditor;
+use crate::ui::labels::prompt_builder::PromptBuilder;
+use crate::ui::results::classifier_view::ClassifierView;
+use crate::ui::results::embeddings_table::EmbeddingsTable;
+use crate::ui::results::export_panel::{ExportPanel, ExportSources};
+use crate::ui::results::neighbours_view::NeighboursView;
+use crate::ui::results::outliers_view::OutliersView;
+use crate::ui::results::pca_map::PcaMap;
+use crate::ui::results::similarity_heatmap::SimilarityHeatmap;
+use crate::ui::results::studies_view::StudiesView;
+use crate::ui::results::zero_shot_view::ZeroShotView;
+use crate::ui::run::run_panel::RunPanel;
+use crate::ui::run::settings_panel::SettingsPanel;
+use crate::ui::widgets::emulator_banner::EmulatorBanner;
+use crate::ui::widgets::endpoint_status::EndpointStatus;
+use crate::ui::widgets::theme_toggle::ThemeToggle;
+use crate::work::analyses::Analyst;
+use crate::work::preparation::Preparer;
 use crate::PRODUCT_NAME;
 
 /// Where the settings are remembered.
@@ -79,7 +79,8 @@ impl Tab {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let settings = Settings::from_json(&crate::browser::load(SETTINGS_KEY).unwrap_or_default());
+    let settings =
+        Settings::from_json(&crate::platform::storage::load(SETTINGS_KEY).unwrap_or_default());
     let session = Session::new(settings);
     let preparer = Preparer::new(session);
     let analyst = Analyst::new();
@@ -89,7 +90,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let json = serde_json::to_string(&session.settings.get()).unwrap_or_default();
         storage_error.set(
-            crate::browser::store(SETTINGS_KEY, &json)
+            crate::platform::storage::store(SETTINGS_KEY, &json)
                 .err()
                 .map(|e| format!("Settings will not be remembered: {e}")),
         );
@@ -168,7 +169,7 @@ pub fn App() -> impl IntoView {
             session.add_label(t);
         }
     });
-    let run = Action::new_local(move |_: &()| crate::run::run(session));
+    let run = Action::new_local(move |_: &()| crate::work::run::run(session));
     let on_run = Callback::new(move |()| {
         if !session.progress.get_untracked().running {
             run.dispatch(());

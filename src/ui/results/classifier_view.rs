@@ -1,0 +1,150 @@
+//! The few-shot classifier: trained in the worker on the images that carry a
+//! ground-truth label (at least two classes of two), it reports held-out accuracy by
+//! stratified k-fold cross-validation — multinomial logistic regression and a kNN
+//! baseline — and predicts a label for every unlabelled image.
+
+use leptos::prelude::*;
+
+use crate::ui::typed;
+use leptos::task::spawn_local;
+
+use crate::state::{distinct_labels, embedded, ImageItem};
+use crate::work::analyses::Analyst;
+use crate::worker::protocol::{Analysis, Found};
+
+#[derive(Clone, PartialEq)]
+struct Report {
+    classes: Vec<String>,
+    folds: usize,
+    evaluated: usize,
+    logistic: f64,
+    knn: f64,
+    millis: f64,
+    /// (image id, logistic label, probability, kNN label)
+    predictions: Vec<(u64, String, f64, String)>,
+}
+
+#[component]
+pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> impl IntoView {
+    let folds = RwSignal::new(5usize);
+    let report = RwSignal::new(None::<Result<Report, String>>);
+    let busy = RwSignal::new(false);
+    let train = move || {
+        let e = images.with_untracked(|v| embedded(v));
+        let items: Vec<ImageItem> = e.iter().map(|(i, _)| *i).collect();
+        let classes = untrack(|| distinct_labels(&items));
+        let counts: Vec<usize> = classes
+            .iter()
+            .map(|c| {
+                e.iter()
+                    .filter(|(i, _)| i.label.get_untracked() == *c)
+                    .count()
+            })
+            .collect();
+        if classes.len() < 2 || counts.iter().any(|&n| n < 2) {
+            report.set(Some(Err(format!(
+                "Training needs at least two labels with two embedded images each; now: {}.",
+                if classes.is_empty() {
+                    "no labelled image".to_string()
+                } else {
+                    classes
+                        .iter()
+                        .zip(&counts)
+                        .map(|(c, n)| format!("{c} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ))));
+            return;
+        }
+        let labelled: Vec<(usize, usize)> = e
+            .iter()
+            .enumerate()
+            .filter_map(|(row, (i, _))| {
+                classes
+                    .iter()
+                    .position(|c| *c == i.label.get_untracked())
+                    .map(|c| (row, c))
+            })
+            .collect();
+        let ids: Vec<u64> = e.iter().map(|(i, _)| i.id).collect();
+        let vectors = e.into_iter().map(|(_, v)| v.to_vec()).collect();
+        let analysis = Analysis::Classify {
+            labelled,
+            classes: classes.len(),
+            folds: folds.get_untracked(),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let r = analyst
+                .run(vectors, analysis)
+                .await
+                .and_then(|(found, millis)| match found {
+                    Found::Classify {
+                        folds,
+                        evaluated,
+                        logistic_accuracy,
+                        knn_accuracy,
+                        predictions,
+                    } => Ok(Report {
+                        folds,
+                        evaluated,
+                        logistic: logistic_accuracy,
+                        knn: knn_accuracy,
+                        millis,
+                        predictions: predictions
+                            .into_iter()
+                            .map(|(row, c, p, k)| {
+                                (ids[row], classes[c].clone(), p, classes[k].clone())
+                            })
+                            .collect(),
+                        classes,
+                    }),
+                    _ => Err("unexpected answer".into()),
+                });
+            report.set(Some(r));
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="classifier">
+            <p class="muted">
+                "Trains on the images that have a ground-truth label (the folder name, or typed on the thumbnail) "
+                "and predicts the others. Accuracy is measured on held-out folds."
+            </p>
+            <div class="controls">
+                <label>"Folds " <input type="number" class="folds" min="2" max="10" prop:value=move || folds.get()
+                    on:change=move |e| if let Some(v) = count(&e) { folds.set(v.clamp(2, 10)) } /></label>
+                <button class="train" disabled=move || busy.get() on:click=move |_| train()>
+                    {move || if busy.get() { "Training…" } else { "Train and cross-validate" }}
+                </button>
+            </div>
+            {move || report.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Ok(r) => view! {
+                    <p class="cv-result" data-logistic=r.logistic data-knn=r.knn>
+                        <strong>{format!("Logistic regression: {:.1} % held-out accuracy", r.logistic * 100.0)}</strong>
+                        {format!(" · kNN (k = 5): {:.1} % · {} images, {} classes, {}-fold · {:.0} ms in a worker",
+                            r.knn * 100.0, r.evaluated, r.classes.len(), r.folds, r.millis)}
+                    </p>
+                    <table class="predictions">
+                        <caption>{format!("Predictions for the {} unlabelled images", r.predictions.len())}</caption>
+                        <thead><tr><th>"Image"</th><th>"Logistic"</th><th>"p"</th><th>"kNN"</th></tr></thead>
+                        <tbody>
+                            {r.predictions.into_iter().map(|(id, label, p, knn)| {
+                                let name = images.with_untracked(|v| v.iter().find(|i| i.id == id).map(|i| i.name.get_value())).unwrap_or_default();
+                                view! { <tr><td>{name}</td><td>{label}</td><td>{format!("{p:.3}")}</td><td>{knn}</td></tr> }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </div>
+    }
+}
+
+/// A count typed into a field (a function, because the view macro cannot hold a
+/// turbofish).
+fn count(e: &leptos::ev::Event) -> Option<usize> {
+    typed(e)
+}

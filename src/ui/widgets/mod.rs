@@ -1,0 +1,8 @@
+//! Small pieces the panels share or the header shows: a vector's colour strip, the
+//! confusion matrix, the theme toggle, the emulator banner, the endpoint status.
+
+pub mod confusion_matrix;
+pub mod embedding_strip;
+pub mod emulator_banner;
+pub mod endpoint_status;
+pub mod theme_toggle;

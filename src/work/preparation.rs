@@ -1,0 +1,113 @@
+//! Keeps the preparation workers busy: whenever images are queued, one loop per worker
+//! takes the next queued image, reads its file, has it prepared, and stores the result
+//! (or the reason it failed) on the image. Queued images are taken in gallery order, so
+//! thumbnails fill in from the top.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::state::{Session, Stage};
+use crate::worker::pool::WorkerPool;
+use crate::worker::protocol::{Job, Outcome};
+
+#[derive(Clone, Copy)]
+pub struct Preparer {
+    session: Session,
+    pool: StoredValue<Option<Rc<WorkerPool>>, LocalStorage>,
+    loops: StoredValue<usize>,
+}
+
+impl Preparer {
+    pub fn new(session: Session) -> Self {
+        Self {
+            session,
+            pool: StoredValue::new_local(None),
+            loops: StoredValue::new(0),
+        }
+    }
+
+    fn pool(&self) -> Rc<WorkerPool> {
+        if let Some(pool) = self.pool.get_value() {
+            return pool;
+        }
+        let pool = Rc::new(WorkerPool::new(crate::platform::document::worker_count()));
+        self.pool.set_value(Some(pool.clone()));
+        pool
+    }
+
+    /// Starts loops (up to one per worker) if images are queued.
+    pub fn kick(&self) {
+        let pool = self.pool();
+        while self.loops.get_value() < pool.len() {
+            let worker = self.loops.get_value();
+            self.loops.set_value(worker + 1);
+            let this = *self;
+            let pool = pool.clone();
+            spawn_local(async move {
+                this.work(worker, pool).await;
+                this.loops.update_value(|n| *n -= 1);
+            });
+        }
+    }
+
+    async fn work(&self, worker: usize, pool: Rc<WorkerPool>) {
+        loop {
+            let next = self.session.images.with_untracked(|v| {
+                v.iter()
+                    .find(|i| i.stage.get_untracked() == Stage::Queued)
+                    .copied()
+            });
+            let Some(item) = next else { return };
+            item.stage.set(Stage::Preparing);
+            let Some(file) = self.session.file(item.id) else {
+                item.stage.set(Stage::Failed(
+                    "the file is no longer available; load it again".into(),
+                ));
+                continue;
+            };
+            let options = item.options.get_untracked();
+            let result = match crate::platform::files::read_bytes(&file).await {
+                Ok(bytes) => match pool.run(worker, Job::Prepare { bytes, options }).await {
+                    Ok(Outcome::Prepared(p)) => Ok(*p),
+                    Ok(_) => Err("the worker answered another question".into()),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            // The image may have been removed, or its options changed, meanwhile.
+            if self.session.image(item.id).is_none() {
+                continue;
+            }
+            // Options changed meanwhile: `set_options` queued it again already.
+            if item.options.get_untracked() != options {
+                continue;
+            }
+            match result {
+                Ok(prepared) => {
+                    let url = crate::platform::blobs::object_url(&prepared.png, "image/png").ok();
+                    if let Some(old) = item.preview_url.get_untracked() {
+                        crate::platform::blobs::revoke_url(&old);
+                    }
+                    item.preview_url.set(url);
+                    let embedded = item.embedding.with_untracked(|e| e.as_ref().map(|e| e.key))
+                        == Some(prepared.fingerprint);
+                    item.prepared.set(Some(Arc::new(prepared)));
+                    item.stage.set(if embedded {
+                        Stage::Embedded
+                    } else {
+                        Stage::Ready
+                    });
+                    self.session.save_prepared(item);
+                }
+                Err(message) => {
+                    item.prepared.set(None);
+                    item.stage.set(Stage::Failed(message));
+                    self.session.save_image(item);
+                }
+            }
+        }
+    }
+}
