@@ -117,6 +117,11 @@ pub enum DecodeError {
     RasterUnsupported { format: String, message: String },
     #[error("the DICOM file is damaged or truncated: {0}")]
     Dicom(String),
+    /// The structure check before dicom-rs reads the file refused it (a length past the
+    /// end, a bad RLE segment table, …): the same words as [`DecodeError::Dicom`] for the
+    /// user, and the typed reason for code.
+    #[error("the DICOM file is damaged or truncated: {0}")]
+    DicomStructure(#[from] super::dicom_guard::GuardError),
     #[error("the DICOM file has no pixel data (is it a report or a structured document?)")]
     DicomNoPixels,
     #[error("the DICOM transfer syntax {name} ({uid}) is not supported; convert the file to an uncompressed, RLE, JPEG or JPEG 2000 syntax first")]
@@ -312,7 +317,7 @@ fn first_float(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<f64> {
 }
 
 fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError> {
-    super::dicom_guard::check_lengths(bytes).map_err(DecodeError::Dicom)?;
+    super::dicom_guard::check_lengths(bytes).map_err(DecodeError::DicomStructure)?;
     let obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(Cursor::new(bytes))

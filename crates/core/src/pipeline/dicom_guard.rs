@@ -13,16 +13,92 @@
 //! indexes past its buffer (a panic, which in wasm aborts the whole module) when a
 //! segment decodes to fewer bytes than the image has pixels: each frame's segment table
 //! must be consistent and each segment must unpack to at least rows × columns bytes.
+//!
+//! What is wrong comes back as a [`GuardError`], one variant per kind of damage, with
+//! the tag and the byte offset where they help; `decode` wraps it into its
+//! `DecodeError` ("the DICOM file is damaged or truncated: …"). Offsets count from the
+//! `DICM` magic, i.e. 128 bytes less than in a file with a preamble.
 
 use std::cell::Cell;
 
+use dicom_core::Tag;
+
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const MAX_DEPTH: u32 = 32;
-const ITEM: (u16, u16) = (0xFFFE, 0xE000);
-const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
-const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
-const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+const ITEM: Tag = Tag(0xFFFE, 0xE000);
+const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
+const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+const TRANSFER_SYNTAX: Tag = Tag(0x0002, 0x0010);
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// Why a DICOM file's structure is refused before dicom-rs reads it. The messages are
+/// the part after "the DICOM file is damaged or truncated: ".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// An explicit-VR element with a 4-byte length whose 12-byte header runs past the
+    /// end of the file.
+    #[error("the header of element {tag} is cut off at byte {offset}")]
+    TruncatedHeader { tag: Tag, offset: usize },
+    /// Fewer than the 8 bytes of an element header remain in the file or container.
+    #[error("an element header is cut off at byte {offset}")]
+    TruncatedElement { offset: usize },
+    /// Fewer than the 8 bytes of an item header remain in the sequence.
+    #[error("an item header is cut off at byte {offset}")]
+    TruncatedItem { offset: usize },
+    /// A value longer than what is left of its file or container: what would make
+    /// dicom-rs allocate gigabytes.
+    #[error("element {tag} declares {declared} bytes but only {remaining} remain")]
+    LengthPastEnd {
+        tag: Tag,
+        /// Where the element's header starts.
+        offset: usize,
+        declared: u32,
+        remaining: usize,
+    },
+    /// Sequences within items within sequences, deeper than any real file nests them.
+    #[error("sequences are nested more than {limit} deep")]
+    NestedTooDeep { limit: u32 },
+    /// Something other than an item (or the delimiter) inside a sequence.
+    #[error("expected a sequence item at byte {offset}, found {found}")]
+    NotAnItem { offset: usize, found: Tag },
+    /// A sequence of undefined length that reaches its container's end undelimited.
+    #[error("a sequence of undefined length has no end delimiter")]
+    UnterminatedSequence,
+    /// Something other than a fragment (or the delimiter) in encapsulated pixel data.
+    #[error("expected a pixel data fragment at byte {offset}, found {found}")]
+    NotAFragment { offset: usize, found: Tag },
+    /// Encapsulated pixel data that reaches the end of the file undelimited.
+    #[error("the encapsulated pixel data has no end delimiter")]
+    UnterminatedPixelData,
+    /// An RLE frame too short for its 64-byte segment table.
+    #[error("RLE frame {frame} is {len} bytes, shorter than its 64-byte header")]
+    RleFrameTooShort { frame: usize, len: usize },
+    /// An RLE segment table that counts a number of segments other than samples per
+    /// pixel × bytes per sample.
+    #[error("RLE frame {frame} has {segments} segments, the image needs {expected}")]
+    RleSegmentCount {
+        frame: usize,
+        segments: usize,
+        expected: usize,
+    },
+    /// An RLE segment table offset inside the header, or before the previous segment's.
+    #[error("RLE frame {frame}: segment {segment} has an impossible offset {offset}")]
+    RleSegmentOffset {
+        frame: usize,
+        segment: usize,
+        offset: usize,
+    },
+    /// An RLE segment that unpacks to fewer bytes than the image has pixels (what made
+    /// dicom-rs's decoder index past its buffer).
+    #[error("RLE frame {frame}: segment {segment} unpacks to {unpacked} bytes, the image has {pixels} pixels")]
+    RleSegmentShort {
+        frame: usize,
+        segment: usize,
+        unpacked: usize,
+        pixels: usize,
+    },
+}
 
 /// Image attributes read on the way, for the RLE check.
 #[derive(Default)]
@@ -34,7 +110,7 @@ struct Geometry {
 }
 
 /// Checks the file that starts at its `DICM` magic (preamble already skipped).
-pub fn check_lengths(file: &[u8]) -> Result<(), String> {
+pub fn check_lengths(file: &[u8]) -> Result<(), GuardError> {
     let meta = Walker {
         bytes: file,
         explicit: true,
@@ -44,8 +120,8 @@ pub fn check_lengths(file: &[u8]) -> Result<(), String> {
     let mut transfer_syntax = String::new();
     while pos + 8 <= file.len() && meta.u16(pos) == 0x0002 {
         let (tag, header, len) = meta.header(pos)?;
-        let value = meta.value_range(tag, pos + header, len, file.len())?;
-        if tag == (0x0002, 0x0010) {
+        let value = meta.value_range(tag, pos, pos + header, len, file.len())?;
+        if tag == TRANSFER_SYNTAX {
             transfer_syntax = String::from_utf8_lossy(&file[value.clone()])
                 .trim_end_matches(['\0', ' '])
                 .to_string();
@@ -102,12 +178,12 @@ impl Walker<'_> {
         }
     }
 
-    fn tag(&self, at: usize) -> (u16, u16) {
-        (self.u16(at), self.u16(at + 2))
+    fn tag(&self, at: usize) -> Tag {
+        Tag(self.u16(at), self.u16(at + 2))
     }
 
     /// Tag, header size and declared length of the element at `at` (8 bytes available).
-    fn header(&self, at: usize) -> Result<((u16, u16), usize, u32), String> {
+    fn header(&self, at: usize) -> Result<(Tag, usize, u32), GuardError> {
         let tag = self.tag(at);
         if tag.0 == 0xFFFE || !self.explicit {
             return Ok((tag, 8, self.u32(at + 4)));
@@ -141,10 +217,7 @@ impl Walker<'_> {
         );
         if !short {
             if at + 12 > self.bytes.len() {
-                return Err(format!(
-                    "the header of element {} is cut off at byte {at}",
-                    show(tag)
-                ));
+                return Err(GuardError::TruncatedHeader { tag, offset: at });
             }
             Ok((tag, 12, self.u32(at + 8)))
         } else {
@@ -152,22 +225,26 @@ impl Walker<'_> {
         }
     }
 
+    /// The value of the element whose header is at `at` and whose value starts at
+    /// `start`, if its declared `len` fits before `end`.
     fn value_range(
         &self,
-        tag: (u16, u16),
+        tag: Tag,
+        at: usize,
         start: usize,
         len: u32,
         end: usize,
-    ) -> Result<std::ops::Range<usize>, String> {
-        let len = len as usize;
-        if len > end.saturating_sub(start) {
-            return Err(format!(
-                "element {} declares {len} bytes but only {} remain",
-                show(tag),
-                end.saturating_sub(start)
-            ));
+    ) -> Result<std::ops::Range<usize>, GuardError> {
+        let remaining = end.saturating_sub(start);
+        if len as usize > remaining {
+            return Err(GuardError::LengthPastEnd {
+                tag,
+                offset: at,
+                declared: len,
+                remaining,
+            });
         }
-        Ok(start..start + len)
+        Ok(start..start + len as usize)
     }
 
     fn is_sequence(&self, at: usize, value: &std::ops::Range<usize>) -> bool {
@@ -185,13 +262,13 @@ impl Walker<'_> {
         end: usize,
         in_undefined_item: bool,
         depth: u32,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, GuardError> {
         if depth > MAX_DEPTH {
-            return Err(format!("sequences are nested more than {MAX_DEPTH} deep"));
+            return Err(GuardError::NestedTooDeep { limit: MAX_DEPTH });
         }
         while pos < end {
             if pos + 8 > end {
-                return Err(format!("an element header is cut off at byte {pos}"));
+                return Err(GuardError::TruncatedElement { offset: pos });
             }
             let (tag, header, len) = self.header(pos)?;
             if in_undefined_item && tag == ITEM_END {
@@ -208,9 +285,9 @@ impl Walker<'_> {
                 };
                 continue;
             }
-            let value = self.value_range(tag, start, len, end)?;
+            let value = self.value_range(tag, pos, start, len, end)?;
             if depth == 0 && value.len() == 2 {
-                let field = match tag {
+                let field = match (tag.0, tag.1) {
                     (0x0028, 0x0002) => Some(&self.geometry.samples_per_pixel),
                     (0x0028, 0x0010) => Some(&self.geometry.rows),
                     (0x0028, 0x0011) => Some(&self.geometry.columns),
@@ -236,43 +313,38 @@ impl Walker<'_> {
         end: usize,
         undefined: bool,
         depth: u32,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, GuardError> {
         while pos < end {
             if pos + 8 > end {
-                return Err(format!("an item header is cut off at byte {pos}"));
+                return Err(GuardError::TruncatedItem { offset: pos });
             }
             let (tag, len) = (self.tag(pos), self.u32(pos + 4));
             match tag {
                 SEQUENCE_END if undefined => return Ok(pos + 8),
                 ITEM if len == UNDEFINED => pos = self.elements(pos + 8, end, true, depth + 1)?,
                 ITEM => {
-                    let value = self.value_range(tag, pos + 8, len, end)?;
+                    let value = self.value_range(tag, pos, pos + 8, len, end)?;
                     self.elements(value.start, value.end, false, depth + 1)?;
                     pos = value.end;
                 }
-                other => {
-                    return Err(format!(
-                        "expected a sequence item at byte {pos}, found {}",
-                        show(other)
-                    ))
-                }
+                found => return Err(GuardError::NotAnItem { offset: pos, found }),
             }
         }
         if undefined {
-            return Err("a sequence of undefined length has no end delimiter".into());
+            return Err(GuardError::UnterminatedSequence);
         }
         Ok(end)
     }
 
     /// Encapsulated pixel data: fragments up to the sequence delimiter.
-    fn fragments(&self, mut pos: usize, end: usize) -> Result<usize, String> {
+    fn fragments(&self, mut pos: usize, end: usize) -> Result<usize, GuardError> {
         let mut index = 0;
         while pos + 8 <= end {
             let (tag, len) = (self.tag(pos), self.u32(pos + 4));
             match tag {
                 SEQUENCE_END => return Ok(pos + 8),
                 ITEM => {
-                    let value = self.value_range(tag, pos + 8, len, end)?;
+                    let value = self.value_range(tag, pos, pos + 8, len, end)?;
                     // The first item is the basic offset table; each later one a frame.
                     if self.rle && index > 0 {
                         self.check_rle_frame(index, &self.bytes[value.clone()])?;
@@ -280,29 +352,24 @@ impl Walker<'_> {
                     index += 1;
                     pos = value.end;
                 }
-                other => {
-                    return Err(format!(
-                        "expected a pixel data fragment at byte {pos}, found {}",
-                        show(other)
-                    ))
-                }
+                found => return Err(GuardError::NotAFragment { offset: pos, found }),
             }
         }
-        Err("the encapsulated pixel data has no end delimiter".into())
+        Err(GuardError::UnterminatedPixelData)
     }
 }
 
 impl Walker<'_> {
-    fn check_rle_frame(&self, frame: usize, fragment: &[u8]) -> Result<(), String> {
+    fn check_rle_frame(&self, frame: usize, fragment: &[u8]) -> Result<(), GuardError> {
         let g = &self.geometry;
         let pixels = usize::from(g.rows.get()) * usize::from(g.columns.get());
         let expected = usize::from(g.samples_per_pixel.get().max(1))
             * usize::from(g.bits_allocated.get().div_ceil(8).max(1));
         if fragment.len() < 64 {
-            return Err(format!(
-                "RLE frame {frame} is {} bytes, shorter than its 64-byte header",
-                fragment.len()
-            ));
+            return Err(GuardError::RleFrameTooShort {
+                frame,
+                len: fragment.len(),
+            });
         }
         let word = |i: usize| {
             u32::from_le_bytes([
@@ -314,22 +381,30 @@ impl Walker<'_> {
         };
         let segments = word(0);
         if segments != expected {
-            return Err(format!(
-                "RLE frame {frame} has {segments} segments, the image needs {expected}"
-            ));
+            return Err(GuardError::RleSegmentCount {
+                frame,
+                segments,
+                expected,
+            });
         }
         let mut offsets: Vec<usize> = (0..segments).map(|i| word(4 + 4 * i)).collect();
         offsets.push(fragment.len());
-        for (i, pair) in offsets.windows(2).enumerate() {
+        for (segment, pair) in offsets.windows(2).enumerate() {
             if pair[0] < 64 || pair[0] > pair[1] {
-                return Err(format!(
-                    "RLE frame {frame}: segment {i} has an impossible offset {}",
-                    pair[0]
-                ));
+                return Err(GuardError::RleSegmentOffset {
+                    frame,
+                    segment,
+                    offset: pair[0],
+                });
             }
             let unpacked = packbits_len(&fragment[pair[0]..pair[1]], pixels);
             if unpacked < pixels {
-                return Err(format!("RLE frame {frame}: segment {i} unpacks to {unpacked} bytes, the image has {pixels} pixels"));
+                return Err(GuardError::RleSegmentShort {
+                    frame,
+                    segment,
+                    unpacked,
+                    pixels,
+                });
             }
         }
         Ok(())
@@ -357,10 +432,6 @@ fn packbits_len(segment: &[u8], want: usize) -> usize {
         }
     }
     out
-}
-
-fn show((group, element): (u16, u16)) -> String {
-    format!("({group:04X},{element:04X})")
 }
 
 #[cfg(test)]
@@ -413,7 +484,37 @@ mod tests {
         let err = check_lengths(&file("1.2.840.10008.1.2.1", &data)).unwrap_err();
         assert_eq!(
             err,
+            GuardError::LengthPastEnd {
+                tag: Tag(0x0010, 0x0010),
+                offset: 42,
+                declared: 0x7000_0000,
+                remaining: 0,
+            }
+        );
+        assert_eq!(
+            err.to_string(),
             "element (0010,0010) declares 1879048192 bytes but only 0 remain"
+        );
+    }
+
+    #[test]
+    fn decode_reports_the_guard_error_typed_and_in_the_users_words() {
+        use crate::pipeline::decode::{decode, DecodeError, FrameChoice};
+        let mut data = explicit(0x0008, 0x0060, b"CS", b"CT");
+        data.extend_from_slice(&[
+            0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 0x00, 0x00, 0x00, 0x70,
+        ]);
+        let err = decode(&file("1.2.840.10008.1.2.1", &data), FrameChoice::First).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::DicomStructure(GuardError::LengthPastEnd { .. })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            crate::error_chain(&err),
+            "the DICOM file is damaged or truncated: element (0010,0010) declares 1879048192 bytes but only 0 remain"
         );
     }
 
@@ -421,7 +522,133 @@ mod tests {
     fn implicit_little_endian_lengths_are_checked_too() {
         let data = [0x08, 0x00, 0x60, 0x00, 0xFF, 0xFF, 0xFF, 0x0F, b'C', b'T'];
         let err = check_lengths(&file("1.2.840.10008.1.2", &data)).unwrap_err();
-        assert!(err.starts_with("element (0008,0060) declares"), "{err}");
+        assert!(
+            matches!(
+                err,
+                GuardError::LengthPastEnd {
+                    tag: Tag(0x0008, 0x0060),
+                    offset: 30,
+                    declared: 0x0FFF_FFFF,
+                    remaining: 2,
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("element (0008,0060) declares"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_long_header_cut_off_names_its_element() {
+        // An OB header needs 12 bytes; the file ends after 10.
+        let data = [0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 0, 0];
+        let err = check_lengths(&file("1.2.840.10008.1.2.1", &data)).unwrap_err();
+        assert_eq!(
+            err,
+            GuardError::TruncatedHeader {
+                tag: Tag(0x0010, 0x0010),
+                offset: 32
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the header of element (0010,0010) is cut off at byte 32"
+        );
+    }
+
+    #[test]
+    fn a_short_element_header_is_refused() {
+        let mut data = explicit(0x0008, 0x0060, b"CS", b"CT");
+        data.extend_from_slice(&[0x10, 0x00, 0x10]);
+        let err = check_lengths(&file("1.2.840.10008.1.2.1", &data)).unwrap_err();
+        assert_eq!(err, GuardError::TruncatedElement { offset: 42 });
+    }
+
+    #[test]
+    fn sequences_nested_too_deep_are_refused() {
+        // Implicit VR: a sequence is recognised by an item at the start of its value.
+        // Each level is (0008,1115) of undefined length holding one undefined item.
+        let level = [
+            0x08, 0x00, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF, // sequence, undefined
+            0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF, // item, undefined
+        ];
+        let data: Vec<u8> = (0..=MAX_DEPTH + 1).flat_map(|_| level).collect();
+        let err = check_lengths(&file("1.2.840.10008.1.2", &data)).unwrap_err();
+        assert_eq!(err, GuardError::NestedTooDeep { limit: MAX_DEPTH });
+        assert_eq!(err.to_string(), "sequences are nested more than 32 deep");
+    }
+
+    #[test]
+    fn something_other_than_an_item_in_a_sequence_is_refused() {
+        let mut data = vec![
+            0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        data.extend(explicit(0x0008, 0x1150, b"UI", b"1.2"));
+        let err = check_lengths(&file("1.2.840.10008.1.2.1", &data)).unwrap_err();
+        assert_eq!(
+            err,
+            GuardError::NotAnItem {
+                offset: 44,
+                found: Tag(0x0008, 0x1150)
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "expected a sequence item at byte 44, found (0008,1150)"
+        );
+    }
+
+    #[test]
+    fn a_bad_rle_segment_table_is_refused() {
+        // 2×2 pixels, 8 bits, one sample: one segment expected; the table says three.
+        let mut data = Vec::new();
+        for (element, value) in [(0x0002u16, 1u16), (0x0010, 2), (0x0011, 2), (0x0100, 8)] {
+            data.extend(explicit(0x0028, element, b"US", &value.to_le_bytes()));
+        }
+        let mut frame = vec![0u8; 64];
+        frame[0] = 3;
+        frame.extend_from_slice(&[3, 1, 2, 3, 4]);
+        data.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        data.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+        data.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        data.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        data.extend_from_slice(&frame);
+        data.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let rle = |data: &[u8]| check_lengths(&file(RLE_LOSSLESS, data));
+        assert_eq!(
+            rle(&data),
+            Err(GuardError::RleSegmentCount {
+                frame: 1,
+                segments: 3,
+                expected: 1
+            })
+        );
+        // One segment, but starting inside the 64-byte header.
+        let table = data.len() - 8 - frame.len();
+        data[table] = 1;
+        data[table + 4] = 10;
+        assert_eq!(
+            rle(&data),
+            Err(GuardError::RleSegmentOffset {
+                frame: 1,
+                segment: 0,
+                offset: 10
+            })
+        );
+        // At 64, a literal run of 4 bytes: exactly the 4 pixels, accepted.
+        data[table + 4] = 64;
+        assert_eq!(rle(&data), Ok(()));
+        // A literal run of 3 bytes, then a run header with nothing left to copy.
+        data[table + 64] = 2;
+        let err = rle(&data).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "RLE frame 1: segment 0 unpacks to 3 bytes, the image has 4 pixels"
+        );
     }
 
     #[test]
@@ -445,8 +672,8 @@ mod tests {
             0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
         ];
         data.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 2, 0, 0, 0, 9, 9]);
-        assert!(check_lengths(&file("1.2.840.10008.1.2.4.50", &data))
-            .unwrap_err()
-            .contains("no end delimiter"));
+        let err = check_lengths(&file("1.2.840.10008.1.2.4.50", &data)).unwrap_err();
+        assert_eq!(err, GuardError::UnterminatedPixelData);
+        assert!(err.to_string().contains("no end delimiter"), "{err}");
     }
 }

@@ -1,0 +1,56 @@
+//! The kernels in plain, safe Rust, for every target: written so that LLVM vectorises
+//! them by itself with whatever SIMD the build's baseline has (SSE2 `mulps`/`addps` on
+//! x86-64, NEON on aarch64), which is why they look the way they do.
+//!
+//! A dot product summed into one `f32` cannot be vectorised: reassociating float
+//! additions changes the result, and LLVM may not do that without fast-math. So the sum
+//! is split by hand into 8 independent lanes over fixed-size `[f32; 8]` blocks — the
+//! array type removes the bounds checks, and 8 lanes are two SSE or one AVX register —
+//! and the lanes are added up at the end in f64 (the remainder too). `axpy` has no
+//! loop-carried sum, so a zip is already vectorised.
+//!
+//! Checked in the x86-64 disassembly (`objdump -d` of the release test binary): the
+//! dot loop is `movups`/`mulps`/`addps` on two `xmm` accumulators (the SSE2 baseline),
+//! unrolled twice, and `vmulps`/`vaddps` on `ymm` with `-C target-cpu=x86-64-v3`; no
+//! `vfmadd`, because Rust never contracts `a * b + c` into a fused multiply-add on its
+//! own. This needs opt-level 3, which the release profile gives the core: at opt-level
+//! 2 (the dev profile) the same loop is scalar `mulss`/`addss`, and so is the
+//! `--emit asm` of a release *rlib*, which under `lto = true` is only LTO's pre-link
+//! stage (vectorisation happens after linking).
+
+/// `Σ aᵢ·bᵢ` over the shorter slice: 8 f32 lanes, then summed in f64.
+pub fn dot_unclamped(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0f32; 8];
+    // `as_chunks` hands out `[f32; 8]` arrays: fixed-size, so the loop has no bounds
+    // checks and no panic path, and LLVM sees eight independent accumulators.
+    let (ca, ra) = a.as_chunks::<8>();
+    let (cb, rb) = b.as_chunks::<8>();
+    for (x, y) in ca.iter().zip(cb) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    // Lanes k and k + 4 are added in f32 first, then the four sums in f64 onto 0.0:
+    // exactly the wasm32 kernel's `s0 + s1` and lane extraction, so both kernels give
+    // the same bits. The shape also decides the loop's code (checked in the x86-64
+    // disassembly, and fragile): widening all 8 lanes to f64 separately, as this code
+    // once did, or starting the sum from lane 0 instead of 0.0, makes LLVM's SLP
+    // vectoriser pack only some lanes (2 + 4, or pairs of 2 via `movsd`) and run the
+    // rest as scalar `mulss`/`addss`; this form gets the loop vectoriser's full
+    // `movups`/`mulps`/`addps` on 4-wide registers.
+    let mut sum = 0f64;
+    for k in 0..4 {
+        sum += f64::from(lanes[k] + lanes[k + 4]);
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        sum += f64::from(x * y);
+    }
+    sum
+}
+
+/// `y += s·x` over the shorter slice.
+pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
+    y.iter_mut().zip(x).for_each(|(o, v)| *o += s * v);
+}

@@ -1,0 +1,58 @@
+//! The kernels with explicit WebAssembly SIMD (`f32x4`), compiled only for wasm32 with
+//! `simd128` enabled (`.cargo/config.toml` enables it for the app).
+//!
+//! They exist because LLVM does not vectorise the portable dot loop for wasm32 by
+//! itself (checked in the disassembly: scalar `f32.mul`/`f32.add` only), and this loop
+//! is the inner loop of every analysis. The dot product keeps the portable kernel's
+//! shape — 8 lanes, here two `f32x4` registers, summed in f64 in the same order — so
+//! that both give the same bits (`tests/web.rs` checks it in the browser).
+
+use core::arch::wasm32::*;
+
+/// `Σ aᵢ·bᵢ` over the shorter slice: two `f32x4` accumulators, then summed in f64.
+pub fn dot_unclamped(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let blocks = n / 8;
+    let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    for i in 0..blocks {
+        // SAFETY: i * 8 + 8 <= n, within both slices; wasm loads need no alignment.
+        unsafe {
+            let pa = a.as_ptr().add(i * 8) as *const v128;
+            let pb = b.as_ptr().add(i * 8) as *const v128;
+            s0 = f32x4_add(s0, f32x4_mul(v128_load(pa), v128_load(pb)));
+            s1 = f32x4_add(s1, f32x4_mul(v128_load(pa.add(1)), v128_load(pb.add(1))));
+        }
+    }
+    // Folded and summed in the portable kernel's order (lanes k and k + 4 in f32, then
+    // onto 0.0 in f64), so the two kernels agree to the bit.
+    let s = f32x4_add(s0, s1);
+    let mut sum = 0f64;
+    sum += f64::from(f32x4_extract_lane::<0>(s));
+    sum += f64::from(f32x4_extract_lane::<1>(s));
+    sum += f64::from(f32x4_extract_lane::<2>(s));
+    sum += f64::from(f32x4_extract_lane::<3>(s));
+    for (x, y) in a[blocks * 8..n].iter().zip(&b[blocks * 8..n]) {
+        sum += f64::from(x * y);
+    }
+    sum
+}
+
+/// `y += s·x` over the shorter slice, four values at a time (multiply, then add: the
+/// same two roundings as the portable kernel, no fused multiply-add).
+pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let blocks = n / 4;
+    let sv = f32x4_splat(s);
+    for i in 0..blocks {
+        // SAFETY: i * 4 + 4 <= n, within both slices; wasm loads need no alignment, and
+        // `y` is borrowed mutably, so nothing else reads what is stored.
+        unsafe {
+            let px = x.as_ptr().add(i * 4) as *const v128;
+            let py = y.as_mut_ptr().add(i * 4) as *mut v128;
+            v128_store(py, f32x4_add(v128_load(py), f32x4_mul(sv, v128_load(px))));
+        }
+    }
+    for (o, v) in y[blocks * 4..n].iter_mut().zip(&x[blocks * 4..n]) {
+        *o += s * v;
+    }
+}
