@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use medinsight_core::formats::{npy_f32, read_npy};
+use medinsight_core::formats::npy::{npy_f32, read_npy};
 
 fn python() -> String {
     std::env::var("MEDINSIGHT_PYTHON").unwrap_or_else(|_| "python3".into())

@@ -122,7 +122,7 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
                                         "Sent: 512×512 8-bit {} PNG, {} bytes ({} base64 characters on the wire).",
                                         if p.channels == 1 { "grayscale" } else { "RGB" },
                                         group(p.png.len()),
-                                        group(p.png.len().div_ceil(3) * 4),
+                                        group(medinsight_core::pipeline::encode::base64_len(p.png.len())),
                                     )}
                                 </figcaption>
                             </figure>

@@ -3,17 +3,19 @@
 //! N × 1024) with a metadata TSV, the TensorBoard projector's TSV pair, and the
 //! zero-shot results in the layout of Microsoft's notebook. In: a session JSON (to
 //! resume or compare) or an `.npy` with its metadata TSV.
+//!
+//! The panel only reads files and hands their contents to `medinsight_core::formats`,
+//! which writes every format and checks every import (format, version, widths, finite
+//! values, row counts, columns) natively tested; its errors are shown as they are.
 
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use medinsight_core::formats::session::{
-    embeddings_csv, SessionFile, SessionImage, SESSION_FORMAT, SESSION_VERSION,
-};
-use medinsight_core::formats::{
-    npy_f32, projector_metadata, projector_vectors, read_metadata, read_npy, zero_shot_csv,
-    ImportError, ZeroShotRow,
-};
+use medinsight_core::formats::csv::embeddings_csv;
+use medinsight_core::formats::npy::npy_f32;
+use medinsight_core::formats::projector::{projector_metadata, projector_vectors};
+use medinsight_core::formats::session::{self, SessionFile, SessionImage, METADATA_COLUMNS};
+use medinsight_core::formats::zero_shot::{zero_shot_csv, ZeroShotRow};
 
 /// What the panel needs from the session.
 #[derive(Clone, Copy)]
@@ -22,91 +24,6 @@ pub struct ExportSources {
     pub zero_shot: Callback<(), Option<Vec<ZeroShotRow>>>,
     pub import_session: Callback<SessionFile>,
     pub import_vectors: Callback<Vec<SessionImage>, usize>,
-}
-
-/// The embedded images' vectors and their metadata rows (name, label, path).
-fn embedded_rows(s: &SessionFile) -> (Vec<Vec<f32>>, Vec<Vec<String>>) {
-    s.images
-        .iter()
-        .filter_map(|i| {
-            Some((
-                i.vector.clone()?,
-                vec![i.name.clone(), i.label.clone(), i.path.clone()],
-            ))
-        })
-        .unzip()
-}
-
-fn parse_session(text: &str) -> Result<SessionFile, ImportError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ImportError::Session(e.to_string()))?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(SESSION_FORMAT) {
-        return Err(ImportError::Session(format!(
-            "its \"format\" is not \"{SESSION_FORMAT}\""
-        )));
-    }
-    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-    if version > SESSION_VERSION {
-        return Err(ImportError::SessionVersion(version, SESSION_VERSION));
-    }
-    let file: SessionFile =
-        serde_json::from_value(value).map_err(|e| ImportError::Session(e.to_string()))?;
-    // Every vector must be usable by the analyses: 1024 finite values.
-    let vectors = file
-        .images
-        .iter()
-        .map(|i| (&i.name, &i.vector))
-        .chain(file.labels.iter().map(|l| (&l.text, &l.vector)));
-    for (name, v) in vectors {
-        if let Some(v) = v {
-            if v.len() != medinsight_core::EMBEDDING_DIM || v.iter().any(|x| !x.is_finite()) {
-                return Err(ImportError::Session(format!(
-                    "the vector of “{name}” is not {} finite numbers",
-                    medinsight_core::EMBEDDING_DIM
-                )));
-            }
-        }
-    }
-    Ok(file)
-}
-
-/// Rows of an `.npy` with their metadata (header with a `name` column, optionally
-/// `label` and `path`).
-fn parse_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, ImportError> {
-    let vectors = read_npy(npy)?;
-    if let Some(v) = vectors
-        .first()
-        .filter(|v| v.len() != medinsight_core::EMBEDDING_DIM)
-    {
-        return Err(ImportError::Npy(format!(
-            "its rows have {} values; MedImageInsight vectors have {}",
-            v.len(),
-            medinsight_core::EMBEDDING_DIM
-        )));
-    }
-    let (header, rows) = read_metadata(tsv)?;
-    if rows.len() != vectors.len() {
-        return Err(ImportError::RowCount {
-            metadata: rows.len(),
-            vectors: vectors.len(),
-        });
-    }
-    let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (name, label, path) = (col("name").unwrap_or(0), col("label"), col("path"));
-    Ok(vectors
-        .into_iter()
-        .zip(rows)
-        .map(|(v, r)| {
-            let get = |c: Option<usize>| c.and_then(|c| r.get(c).cloned()).unwrap_or_default();
-            SessionImage {
-                name: get(Some(name)),
-                label: get(label),
-                path: get(path),
-                vector: Some(v),
-                ..Default::default()
-            }
-        })
-        .collect())
 }
 
 #[component]
@@ -132,7 +49,7 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
         spawn_local(async move {
             let outcome = match crate::platform::files::read_bytes(&file).await {
                 Ok(bytes) => {
-                    parse_session(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())
+                    session::read(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())
                 }
                 Err(e) => Err(e.to_string()),
             };
@@ -161,7 +78,7 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
                 let b = crate::platform::files::read_bytes(&tsv)
                     .await
                     .map_err(|e| e.to_string())?;
-                parse_vectors(&a, &String::from_utf8_lossy(&b)).map_err(|e| e.to_string())
+                session::import_vectors(&a, &String::from_utf8_lossy(&b)).map_err(|e| e.to_string())
             }
             .await;
             status.set(Some(match outcome {
@@ -188,14 +105,14 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
                     save("medinsight-embeddings.csv", embeddings_csv(&s.images, &s.labels).as_bytes(), "text/csv")
                 }>"Embeddings (CSV)"</button>
                 <button class="export-npy" on:click=move |_| {
-                    let (vectors, meta) = embedded_rows(&sources.session.run(()));
+                    let (vectors, meta) = sources.session.run(()).embedded_rows();
                     save("medinsight-embeddings.npy", &npy_f32(&vectors), "application/octet-stream");
-                    save("medinsight-embeddings-metadata.tsv", projector_metadata(&["name", "label", "path"], &meta).as_bytes(), "text/tab-separated-values");
+                    save("medinsight-embeddings-metadata.tsv", projector_metadata(&METADATA_COLUMNS, &meta).as_bytes(), "text/tab-separated-values");
                 }>"Embeddings (.npy + metadata TSV)"</button>
                 <button class="export-projector" on:click=move |_| {
-                    let (vectors, meta) = embedded_rows(&sources.session.run(()));
+                    let (vectors, meta) = sources.session.run(()).embedded_rows();
                     save("projector-vectors.tsv", projector_vectors(&vectors).as_bytes(), "text/tab-separated-values");
-                    save("projector-metadata.tsv", projector_metadata(&["name", "label", "path"], &meta).as_bytes(), "text/tab-separated-values");
+                    save("projector-metadata.tsv", projector_metadata(&METADATA_COLUMNS, &meta).as_bytes(), "text/tab-separated-values");
                 }>"TensorBoard projector (TSV pair)"</button>
                 <button class="export-zero-shot" on:click=move |_| match sources.zero_shot.run(()) {
                     Some(rows) => save("zero_shot_results.csv", zero_shot_csv(&rows).as_bytes(), "text/csv"),
@@ -214,58 +131,5 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
             </div>
             <p class="muted export-status" role="status">{move || status.get()}</p>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sessions_are_checked_before_they_are_read() {
-        assert!(
-            matches!(parse_session("{}"), Err(ImportError::Session(m)) if m.contains("format"))
-        );
-        let future = format!("{{\"format\":\"{SESSION_FORMAT}\",\"version\":99}}");
-        assert_eq!(
-            parse_session(&future).unwrap_err(),
-            ImportError::SessionVersion(99, SESSION_VERSION)
-        );
-        let file = SessionFile::new(Default::default(), Some(4.5), vec![], vec![]);
-        assert_eq!(parse_session(&file.to_json()).unwrap(), file);
-        let short = SessionFile::new(
-            Default::default(),
-            None,
-            vec![SessionImage {
-                name: "a.png".into(),
-                vector: Some(vec![0.5; 3]),
-                ..Default::default()
-            }],
-            vec![],
-        );
-        assert!(
-            matches!(parse_session(&short.to_json()), Err(ImportError::Session(m)) if m.contains("a.png"))
-        );
-    }
-
-    #[test]
-    fn vectors_pair_with_their_metadata() {
-        let (a, b) = (vec![0.5f32; 1024], vec![-0.25f32; 1024]);
-        let npy = npy_f32(&[a, b.clone()]);
-        let images = parse_vectors(&npy, "label\tname\nEdema\ta.png\n\tb.png\n").unwrap();
-        assert_eq!(images[0].name, "a.png");
-        assert_eq!(images[0].label, "Edema");
-        assert_eq!(images[1].vector, Some(b));
-        let narrow = npy_f32(&[vec![1.0f32, 0.0]]);
-        assert!(
-            matches!(parse_vectors(&narrow, "name\na\n"), Err(ImportError::Npy(m)) if m.contains("2 values"))
-        );
-        assert_eq!(
-            parse_vectors(&npy, "name\na.png\n").unwrap_err(),
-            ImportError::RowCount {
-                metadata: 1,
-                vectors: 2
-            }
-        );
     }
 }

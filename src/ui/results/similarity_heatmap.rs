@@ -6,17 +6,21 @@
 //!
 //! For tests and screen readers the canvas also carries its values (3 decimals) and its
 //! row and column names as attributes, for matrices up to 250 000 cells.
+//!
+//! The values, the order and the colour range come from the core
+//! (`medinsight_core::analysis::similarity::SimilarityMatrix`), which answers in
+//! indices: this component keeps its entries (names, previews, ids) and only looks
+//! them up. A canvas that cannot be painted is said so, not left silently blank.
 
 use std::sync::Arc;
 
 use leptos::html;
 use leptos::prelude::*;
-use medinsight_core::analysis::similarity::average_linkage_order;
-use medinsight_core::analysis::{dot, Embeddings};
+use medinsight_core::analysis::similarity::{RowOrder, SimilarityMatrix};
 use medinsight_core::colormap::{matrix_rgba, viridis};
 use web_sys::{KeyboardEvent, MouseEvent};
 
-use crate::state::{ImageItem, LabelItem};
+use crate::state::{Images, LabelItem};
 
 /// Up to this many rows, their names are written beside the map.
 const MAX_NAMED: usize = 60;
@@ -57,88 +61,50 @@ impl PartialEq for Entry {
 
 #[derive(Clone, PartialEq, Default)]
 struct Matrix {
+    /// The entries in the order shown, top to bottom.
     rows: Vec<Entry>,
+    /// The entries in the order shown, left to right.
     cols: Vec<Entry>,
-    values: Vec<f32>,
-    /// Rows and columns are the same items.
-    square: bool,
+    /// Values, order and colour range, by index into the entries given to [`build`].
+    cosines: SimilarityMatrix,
 }
 
 impl Matrix {
-    fn at(&self, r: usize, c: usize) -> f32 {
-        self.values[r * self.cols.len() + c]
-    }
-    /// The colour range: the smallest and largest value, the diagonal of a square
-    /// matrix left out (it is 1 and would squash everything else).
-    fn range(&self) -> (f64, f64) {
-        let square = self.square;
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for r in 0..self.rows.len() {
-            for c in 0..self.cols.len() {
-                if square && r == c && self.rows.len() > 1 {
-                    continue;
-                }
-                let v = f64::from(self.at(r, c));
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        if !lo.is_finite() || hi - lo < 1e-6 {
-            (hi.min(1.0) - 1.0, hi.min(1.0))
-        } else {
-            (lo, hi)
-        }
+    fn at(&self, r: usize, c: usize) -> Option<f32> {
+        self.cosines.at(r, c)
     }
 }
 
-/// Cosines of every row with every column, through the normalised single buffer of
-/// `core::analysis` (5× the plain `cosine_matrix` at 2 000 images, see its benchmark).
-fn cosines(rows: &[Entry], cols: &[Entry]) -> Vec<f32> {
-    let vectors = |v: &[Entry]| v.iter().map(|e| e.vector.to_vec()).collect::<Vec<_>>();
-    let (r, c) = (
-        Embeddings::new(&vectors(rows)),
-        Embeddings::new(&vectors(cols)),
-    );
-    let mut out = Vec::with_capacity(rows.len() * cols.len());
-    for i in 0..r.len() {
-        for j in 0..c.len() {
-            out.push(dot(r.row(i), c.row(j)));
-        }
-    }
-    out
+/// The entries' vectors as slices, as the core takes them.
+fn vectors(entries: &[Entry]) -> Vec<&[f32]> {
+    entries.iter().map(|e| e.vector.as_slice()).collect()
 }
 
-/// Average linkage is O(n³): above this many rows the map keeps the loaded order.
-const MAX_CLUSTERED: usize = 600;
-
+/// The matrix of `rows` against `cols` (against themselves when `None`) in `order`,
+/// with the entries put in the order the core chose.
 fn build(rows: Vec<Entry>, cols: Option<Vec<Entry>>, order: Order) -> Matrix {
-    let square = cols.is_none();
-    let mut rows = rows;
-    let permutation: Vec<usize> = match order {
-        Order::Loaded => (0..rows.len()).collect(),
-        Order::Clustered if rows.len() > MAX_CLUSTERED => (0..rows.len()).collect(),
-        Order::Clustered => average_linkage_order(&cosines(&rows, &rows), rows.len()),
-        Order::Truth => {
-            let mut p: Vec<usize> = (0..rows.len()).collect();
-            p.sort_by(|&a, &b| rows[a].truth.cmp(&rows[b].truth));
-            p
-        }
+    let truths: Vec<&str> = rows.iter().map(|e| e.truth.as_str()).collect();
+    let order = match order {
+        Order::Loaded => RowOrder::Loaded,
+        Order::Clustered => RowOrder::Clustered,
+        Order::Truth => RowOrder::ByTruth(&truths),
     };
-    rows = permutation.iter().map(|&i| rows[i].clone()).collect();
-    let cols = cols.unwrap_or_else(|| rows.clone());
-    let values = cosines(&rows, &cols);
+    let col_vectors = cols.as_deref().map(vectors);
+    let cosines = SimilarityMatrix::new(&vectors(&rows), col_vectors.as_deref(), order);
+    // The core's indices are into the slices it was given, so every lookup succeeds.
+    let pick = |items: &[Entry], at: &[usize]| -> Vec<Entry> {
+        at.iter().filter_map(|&i| items.get(i).cloned()).collect()
+    };
     Matrix {
-        rows,
-        cols,
-        values,
-        square,
+        rows: pick(&rows, cosines.rows()),
+        cols: pick(cols.as_deref().unwrap_or(&rows), cosines.cols()),
+        cosines,
     }
 }
 
 #[component]
 pub fn SimilarityHeatmap(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     labels: RwSignal<Vec<LabelItem>>,
     selected: RwSignal<Option<u64>>,
 ) -> impl IntoView {
@@ -194,20 +160,25 @@ pub fn SimilarityHeatmap(
         ),
         Kind::ImagesTexts => build(image_entries(), Some(text_entries()), order.get()),
     });
-    let range = Memo::new(move |_| matrix.with(Matrix::range));
+    let range = Memo::new(move |_| matrix.with(|m| m.cosines.range()));
+    // Why the last paint failed, if it did; shown above the map.
+    let paint_error = RwSignal::new(None::<String>);
 
     // Paints the heatmap and the colour bar whenever the matrix changes.
     Effect::new(move |_| {
         let (lo, hi) = range.get();
+        let mut failure = None;
         matrix.with(|m| {
             if let Some(c) = canvas.get() {
-                let rgba = matrix_rgba(&m.values, lo, hi);
-                let _ = crate::platform::canvas::paint(
+                let rgba = matrix_rgba(m.cosines.values(), lo, hi);
+                if let Err(e) = crate::platform::canvas::paint(
                     &c,
                     m.cols.len() as u32,
                     m.rows.len() as u32,
                     &rgba,
-                );
+                ) {
+                    failure = Some(format!("The heatmap could not be drawn: {e}"));
+                }
             }
         });
         if let Some(b) = bar.get() {
@@ -219,8 +190,12 @@ pub fn SimilarityHeatmap(
                     [r, g, b, 255]
                 })
                 .collect();
-            let _ = crate::platform::canvas::paint(&b, 1, 256, &rgba);
+            if let Err(e) = crate::platform::canvas::paint(&b, 1, 256, &rgba) {
+                // The map's own failure, if any, is the one worth reading first.
+                failure.get_or_insert(format!("The colour bar could not be drawn: {e}"));
+            }
         }
+        paint_error.set(failure);
         cursor.set(None);
         opened.set(None);
     });
@@ -264,14 +239,15 @@ pub fn SimilarityHeatmap(
             // The cursor may still point into a larger matrix that just changed.
             matrix.with(|m| {
                 let (a, b) = (m.rows.get(r)?, m.cols.get(c)?);
-                Some(format!("{} × {}: {:.3}", a.name, b.name, m.at(r, c)))
+                Some(format!("{} × {}: {:.3}", a.name, b.name, m.at(r, c)?))
             })
         })
     };
     let values_attr = move || {
         matrix.with(|m| {
-            (m.values.len() <= 250_000).then(|| {
-                m.values
+            let values = m.cosines.values();
+            (values.len() <= 250_000).then(|| {
+                values
                     .iter()
                     .map(|v| format!("{v:.3}"))
                     .collect::<Vec<_>>()
@@ -308,8 +284,9 @@ pub fn SimilarityHeatmap(
                 </select>
             </label>
         </div>
+        {move || paint_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <Show
-            when=move || matrix.with(|m| !m.values.is_empty())
+            when=move || matrix.with(|m| !m.cosines.values().is_empty())
             fallback=|| view! { <p class="muted empty">"Nothing to compare yet: embed images (and labels for the text matrices)."</p> }
         >
             <div class="heatmap-wrap">
@@ -347,7 +324,7 @@ pub fn SimilarityHeatmap(
                     <span class="lo">{move || format!("{:.3}", range.get().0)}</span>
                 </div>
             </div>
-            <Show when=move || matrix.with(|m| !m.square && m.cols.len() <= MAX_NAMED)>
+            <Show when=move || matrix.with(|m| !m.cosines.is_square() && m.cols.len() <= MAX_NAMED)>
                 <p class="col-names">
                     "Columns, left to right: "
                     {move || matrix.with(|m| m.cols.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(" · "))}
@@ -358,7 +335,7 @@ pub fn SimilarityHeatmap(
             </p>
             {move || opened.get().and_then(|(r, c)| matrix.with(|m| {
                 let (a, b) = (m.rows.get(r)?.clone(), m.cols.get(c)?.clone());
-                let v = m.at(r, c);
+                let v = m.at(r, c)?;
                 let item = move |e: Entry| {
                     let id = e.id;
                     view! {

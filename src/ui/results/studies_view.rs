@@ -9,7 +9,7 @@ use medinsight_core::analysis::neighbours::{of_row, outlier_scores, rank_desc};
 use medinsight_core::analysis::pooling::{group_by, pool, Pooling};
 use medinsight_core::analysis::Embeddings;
 
-use crate::state::{embedded, ImageItem};
+use crate::state::{embedded, Images};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Key {
@@ -27,7 +27,7 @@ struct Row {
 }
 
 #[component]
-pub fn StudiesView(images: RwSignal<Vec<ImageItem>>) -> impl IntoView {
+pub fn StudiesView(#[prop(into)] images: Signal<Images>) -> impl IntoView {
     let key = RwSignal::new(Key::Folder);
     let pooling = RwSignal::new(Pooling::Mean);
     let status = RwSignal::new(None::<String>);
@@ -84,8 +84,8 @@ pub fn StudiesView(images: RwSignal<Vec<ImageItem>>) -> impl IntoView {
     };
     let save = move |_| {
         let (names, pooled) = groups.get_untracked();
-        let bytes = medinsight_core::formats::npy_f32(&pooled);
-        let meta = medinsight_core::formats::projector_metadata(
+        let bytes = medinsight_core::formats::npy::npy_f32(&pooled);
+        let meta = medinsight_core::formats::projector::projector_metadata(
             &["group", "images"],
             &names
                 .iter()

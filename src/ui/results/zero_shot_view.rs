@@ -3,13 +3,17 @@
 //! and a confusion matrix.
 //!
 //! A ground truth counts when exactly one label stands for it (the label is the class
-//! name, or ends with it: see `medinsight_core::analysis::evaluation`).
+//! name, or ends with it: see `medinsight_core::analysis::evaluation`). The scores
+//! come from `medinsight_core::analysis::zero_shot`, the same the CSV export uses.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
-use medinsight_core::analysis::evaluation::{argmax, prompt_for, Confusion};
-use medinsight_core::analysis::similarity::{cosine_matrix, zero_shot};
+use medinsight_core::analysis::evaluation::{prompt_for, Confusion};
+use medinsight_core::analysis::zero_shot::predict;
+use medinsight_core::endpoint::wire::ScalingFactor;
 
-use crate::state::{ImageItem, LabelItem};
+use crate::state::{Images, LabelItem};
 use crate::ui::widgets::confusion_matrix::ConfusionMatrix;
 
 #[derive(Clone, PartialEq)]
@@ -29,51 +33,47 @@ struct Scores {
     confusion: Option<Confusion>,
 }
 
+/// The vectors as slices, as the core takes them (no copies of 1024 floats each).
+fn slices(vectors: &[Arc<Vec<f32>>]) -> Vec<&[f32]> {
+    vectors.iter().map(|v| v.as_slice()).collect()
+}
+
 #[component]
 pub fn ZeroShotView(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     labels: RwSignal<Vec<LabelItem>>,
     scaling_factor: RwSignal<Option<f64>>,
 ) -> impl IntoView {
     let scores = Memo::new(move |_| {
-        let s = scaling_factor.get()?;
-        let (names, label_vectors): (Vec<String>, Vec<Vec<f32>>) = labels.with(|v| {
+        let scaling_factor = ScalingFactor(scaling_factor.get()?);
+        let (names, label_vectors): (Vec<String>, Vec<Arc<Vec<f32>>>) = labels.with(|v| {
             v.iter()
-                .filter_map(|l| Some((l.text.get(), l.current_vector()?.to_vec())))
+                .filter_map(|l| Some((l.text.get(), l.current_vector()?)))
                 .unzip()
         });
-        let embedded: Vec<(u64, String, String, Vec<f32>)> = images.with(|v| {
+        let embedded: Vec<(u64, String, String, Arc<Vec<f32>>)> = images.with(|v| {
             v.iter()
                 .filter_map(|i| {
-                    Some((
-                        i.id,
-                        i.name.get_value(),
-                        i.label.get(),
-                        i.current_vector()?.to_vec(),
-                    ))
+                    let vector = i.current_vector()?;
+                    Some((i.id, i.name.get_value(), i.label.get(), vector))
                 })
                 .collect()
         });
-        if names.is_empty() || embedded.is_empty() {
+        if embedded.is_empty() {
             return None;
         }
-        let temperature = s.exp();
-        let image_vectors: Vec<Vec<f32>> = embedded.iter().map(|e| e.3.clone()).collect();
-        let cos = cosine_matrix(&image_vectors, &label_vectors);
+        let image_vectors: Vec<&[f32]> = embedded.iter().map(|e| e.3.as_slice()).collect();
+        // `None` when no label is embedded: the view then says what it needs.
+        let predictions = predict(&image_vectors, &slices(&label_vectors), scaling_factor)?;
         let rows: Vec<Scored> = embedded
-            .into_iter()
-            .enumerate()
-            .map(|(i, (id, name, truth, _))| {
-                let probabilities =
-                    zero_shot(&cos[i * names.len()..(i + 1) * names.len()], temperature);
-                let top = argmax(&probabilities).unwrap_or(0);
-                Scored {
-                    id,
-                    name,
-                    truth,
-                    probabilities,
-                    top,
-                }
+            .iter()
+            .zip(predictions)
+            .map(|((id, name, truth, _), p)| Scored {
+                id: *id,
+                name: name.clone(),
+                truth: truth.clone(),
+                probabilities: p.probabilities,
+                top: p.top,
             })
             .collect();
         let truth: Vec<Option<usize>> = rows.iter().map(|r| prompt_for(&r.truth, &names)).collect();
@@ -85,7 +85,7 @@ pub fn ZeroShotView(
         Some(Scores {
             labels: names,
             rows,
-            temperature,
+            temperature: scaling_factor.temperature(),
             confusion,
         })
     });

@@ -77,6 +77,13 @@ pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The length of [`base64`] of `n` bytes, without encoding them: every started group
+/// of 3 bytes becomes 4 characters (padded with `=`). What an image adds to a request
+/// body, known before the request is built, so batches can be planned by size.
+pub fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +111,20 @@ mod tests {
     fn base64_has_no_line_breaks() {
         let s = base64(&[0u8; 300]);
         assert!(!s.contains('\n') && s.len() == 400);
+    }
+
+    #[test]
+    fn base64_len_is_what_the_encoder_writes() {
+        // By hand: 0 → 0, 1..=3 → 4, 4..=6 → 8, 7..=9 → 12, 10 → 16.
+        let by_hand = [0, 4, 4, 4, 8, 8, 8, 12, 12, 12, 16];
+        for (n, want) in by_hand.into_iter().enumerate() {
+            assert_eq!(base64_len(n), want, "n = {n}");
+            assert_eq!(base64(&vec![0xA5; n]).len(), want, "n = {n}");
+        }
+        // A large RGB PNG's worth, not a multiple of 3: 786 433 bytes → 262 145 groups.
+        let n = 512 * 512 * 3 + 1;
+        assert_eq!(base64_len(n), 262_145 * 4);
+        assert_eq!(base64(&vec![7u8; n]).len(), base64_len(n));
     }
 
     #[test]
