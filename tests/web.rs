@@ -184,6 +184,7 @@ async fn the_session_store_round_trips_and_clears_in_indexeddb() {
 
 #[wasm_bindgen_test]
 fn simd_dot_and_axpy_agree_with_plain_sums() {
+    use medinsight_core::analysis::kernels::portable;
     use medinsight_core::analysis::{axpy, dot_unclamped};
     for n in [0usize, 1, 7, 8, 9, 19, 1024] {
         let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
@@ -191,6 +192,9 @@ fn simd_dot_and_axpy_agree_with_plain_sums() {
         let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
         let simd = dot_unclamped(&a, &b);
         assert!((simd - plain).abs() < 1e-4, "n = {n}: {simd} vs {plain}");
+        // The wasm32 kernel adds its lanes in the portable kernel's order: same bits.
+        let reference = portable::dot_unclamped(&a, &b);
+        assert_eq!(simd.to_bits(), reference.to_bits(), "n = {n}");
         let mut y = b.clone();
         axpy(0.5, &a, &mut y);
         let expected: Vec<f32> = a.iter().zip(&b).map(|(x, y)| y + 0.5 * x).collect();

@@ -1,13 +1,18 @@
 //! The analyses' own worker: outlier scores, the PCA map and the classifier run there
 //! (seconds at 2 000 images), never on the page's thread. One worker, started on first
-//! use; a job replaces nothing: each view awaits its own answer.
+//! use; a job replaces nothing: each view awaits its own answer. One method per
+//! analysis, each with its own answer type, so a view cannot receive another view's
+//! result; errors are [`WorkerError`]s that say which analysis failed or timed out.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 
 use crate::worker::pool::WorkerPool;
-use crate::worker::protocol::{Analysis, Found, Job, Outcome};
+use crate::worker::protocol::{Classification, Projection, WorkerError};
+
+/// The analysis worker's slot in its one-worker pool.
+const WORKER: usize = 0;
 
 #[derive(Clone, Copy)]
 pub struct Analyst {
@@ -36,19 +41,35 @@ impl Analyst {
         p
     }
 
-    /// Runs `analysis` on `vectors`; the answer and the milliseconds it took in the worker.
-    pub async fn run(
+    /// Outlier scores of `vectors` against the rows `reference`, `k` neighbours each;
+    /// with the milliseconds they took in the worker.
+    pub async fn outliers(
         &self,
         vectors: Vec<Vec<f32>>,
-        analysis: Analysis,
-    ) -> Result<(Found, f64), String> {
-        match self
-            .pool()
-            .run(0, Job::Analyse { vectors, analysis })
-            .await?
-        {
-            Outcome::Analysed { found, millis } => Ok((found, millis)),
-            Outcome::Prepared(_) => Err("the worker answered another question".into()),
-        }
+        reference: Vec<usize>,
+        k: usize,
+    ) -> Result<(Vec<f32>, f64), WorkerError> {
+        self.pool()
+            .run_outliers(WORKER, vectors, reference, k)
+            .await
+    }
+
+    /// The PCA map of `vectors`, with the milliseconds it took in the worker.
+    pub async fn map(&self, vectors: Vec<Vec<f32>>) -> Result<(Projection, f64), WorkerError> {
+        self.pool().run_map(WORKER, vectors).await
+    }
+
+    /// The classifier trained and cross-validated on `labelled` (row, class) over
+    /// `folds`, with its predictions for the other rows and the milliseconds it took.
+    pub async fn classify(
+        &self,
+        vectors: Vec<Vec<f32>>,
+        labelled: Vec<(usize, usize)>,
+        classes: usize,
+        folds: usize,
+    ) -> Result<(Classification, f64), WorkerError> {
+        self.pool()
+            .run_classify(WORKER, vectors, labelled, classes, folds)
+            .await
     }
 }

@@ -4,8 +4,12 @@
 //! than cores only share the same cores. Analyses get a worker of their own, so a
 //! two-second cross-validation never holds up thumbnails. Each job gets a future that
 //! resolves with the worker's reply; a job that does not come back in time (the worker
-//! crashed on a hostile file, or the file is huge) fails with a message and that worker
-//! is replaced, so one bad file never stops the others.
+//! crashed on a hostile file, or the work is huge) fails with a [`WorkerError::TimedOut`]
+//! naming the job, and that worker is replaced, so one bad file never stops the others.
+//!
+//! The public methods are typed per question — [`WorkerPool::run_prepare`] answers a
+//! [`PreparedImage`], [`WorkerPool::run_map`] a [`Projection`], … — so no caller matches
+//! an untyped [`Outcome`]; [`WorkerPool::ask`] is the one place that does.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,16 +18,26 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use gloo_worker::{Spawnable, WorkerBridge};
+use medinsight_core::pipeline::PrepareOptions;
 
 use crate::worker::handler::ComputeWorker;
-use crate::worker::protocol::{Job, Outcome, Reply, Request};
+use crate::worker::protocol::{
+    Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
+    WorkerError,
+};
 
 /// Where Trunk puts the worker's loader (`index.html`, `filehash = false`).
 pub const WORKER_LOADER: &str = "/compute-worker_loader.js";
 /// Longest a single job may take before its worker is presumed dead.
 pub const JOB_TIMEOUT_MS: u32 = 120_000;
 
-type Pending = Rc<RefCell<HashMap<u64, oneshot::Sender<Result<Outcome, String>>>>>;
+/// A job waiting for its reply: the worker slot it was sent to, and where its reply goes.
+struct Waiting {
+    slot: usize,
+    reply: oneshot::Sender<Result<Outcome, WorkerError>>,
+}
+
+type Pending = Rc<RefCell<HashMap<u64, Waiting>>>;
 
 pub struct WorkerPool {
     bridges: RefCell<Vec<WorkerBridge<ComputeWorker>>>,
@@ -35,8 +49,9 @@ fn spawn(pending: &Pending) -> WorkerBridge<ComputeWorker> {
     let pending = pending.clone();
     ComputeWorker::spawner()
         .callback(move |reply: Reply| {
-            if let Some(tx) = pending.borrow_mut().remove(&reply.id) {
-                let _ = tx.send(reply.result);
+            // A reply whose job is no longer waiting (timed out meanwhile) is dropped.
+            if let Some(w) = pending.borrow_mut().remove(&reply.id) {
+                let _ = w.reply.send(reply.result);
             }
         })
         .with_loader(true)
@@ -63,26 +78,119 @@ impl WorkerPool {
         self.len() == 0
     }
 
-    /// Runs `job` on worker `worker` (jobs on one worker run one after another).
-    pub async fn run(&self, worker: usize, job: Job) -> Result<Outcome, String> {
+    /// Prepares an image on worker `worker`.
+    pub async fn run_prepare(
+        &self,
+        worker: usize,
+        bytes: Vec<u8>,
+        options: PrepareOptions,
+    ) -> Result<PreparedImage, WorkerError> {
+        self.ask(worker, Job::Prepare { bytes, options }, |o| match o {
+            Outcome::Prepared(p) => Some(*p),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Outlier scores (mean cosine distance to the `k` nearest among `reference`), and
+    /// the milliseconds they took in the worker.
+    pub async fn run_outliers(
+        &self,
+        worker: usize,
+        vectors: Vec<Vec<f32>>,
+        reference: Vec<usize>,
+        k: usize,
+    ) -> Result<(Vec<f32>, f64), WorkerError> {
+        let analysis = Analysis::Outliers { reference, k };
+        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+            Outcome::Analysed {
+                found: Found::Outliers(scores),
+                millis,
+            } => Some((scores, millis)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The PCA map of `vectors`, and the milliseconds it took in the worker.
+    pub async fn run_map(
+        &self,
+        worker: usize,
+        vectors: Vec<Vec<f32>>,
+    ) -> Result<(Projection, f64), WorkerError> {
+        let analysis = Analysis::Map;
+        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+            Outcome::Analysed {
+                found: Found::Map(map),
+                millis,
+            } => Some((map, millis)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The cross-validated classifier on `labelled` (row, class) and its predictions for
+    /// the other rows, and the milliseconds it took in the worker.
+    pub async fn run_classify(
+        &self,
+        worker: usize,
+        vectors: Vec<Vec<f32>>,
+        labelled: Vec<(usize, usize)>,
+        classes: usize,
+        folds: usize,
+    ) -> Result<(Classification, f64), WorkerError> {
+        let analysis = Analysis::Classify {
+            labelled,
+            classes,
+            folds,
+        };
+        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+            Outcome::Analysed {
+                found: Found::Classify(report),
+                millis,
+            } => Some((report, millis)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Runs `job` on worker `worker` (jobs on one worker run one after another) and
+    /// turns its untyped outcome into the question's answer with `answer`, which returns
+    /// `None` for another job's outcome. The transport, the timeout and the replacement
+    /// of a stuck worker live here and only here.
+    async fn ask<T>(
+        &self,
+        worker: usize,
+        job: Job,
+        answer: impl FnOnce(Outcome) -> Option<T>,
+    ) -> Result<T, WorkerError> {
+        let asked = job.kind();
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let (tx, rx) = oneshot::channel();
-        self.pending.borrow_mut().insert(id, tx);
-        let worker = worker % self.len();
-        self.bridges.borrow()[worker].send(Request { id, job });
+        let slot = worker % self.len();
+        self.pending
+            .borrow_mut()
+            .insert(id, Waiting { slot, reply: tx });
+        self.bridges.borrow()[slot].send(Request { id, job });
         let timeout = gloo_timers::future::TimeoutFuture::new(JOB_TIMEOUT_MS);
-        match select(rx, timeout).await {
-            Either::Left((Ok(result), _)) => result,
-            Either::Left((Err(_), _)) => Err("the worker stopped".into()),
+        let outcome = match select(rx, timeout).await {
+            Either::Left((Ok(result), _)) => result?,
+            // The reply's sender was dropped: the worker was replaced under this job.
+            Either::Left((Err(_), _)) => return Err(WorkerError::Stopped { job: asked }),
             Either::Right(_) => {
-                self.pending.borrow_mut().remove(&id);
-                self.bridges.borrow_mut()[worker] = spawn(&self.pending);
-                Err(format!(
-                    "the work took over {} s or crashed the worker; the file may be damaged or too large",
-                    JOB_TIMEOUT_MS / 1000
-                ))
+                // Every job still queued on this worker would wait on a worker that is
+                // going away: dropping their senders fails them now (`Stopped`), rather
+                // than each timing out in turn and replacing the *new* worker under
+                // whatever it is running by then.
+                self.pending.borrow_mut().retain(|_, w| w.slot != slot);
+                self.bridges.borrow_mut()[slot] = spawn(&self.pending);
+                return Err(WorkerError::TimedOut {
+                    job: asked,
+                    secs: JOB_TIMEOUT_MS / 1000,
+                });
             }
-        }
+        };
+        answer(outcome).ok_or(WorkerError::Mismatch { asked })
     }
 }

@@ -1,8 +1,17 @@
 //! What the page and its compute workers say to each other: one [`Request`] (an id and
 //! a [`Job`]: prepare an image, or run an analysis over vectors) and one [`Reply`] (the
-//! same id and the [`Outcome`], or why it failed). Messages travel through `gloo-worker`
-//! (bincode); byte buffers are marked `serde_bytes` so they travel as one block, not as
-//! a sequence of numbers.
+//! same id and the [`Outcome`], or the [`WorkerError`] saying why not). Messages travel
+//! through `gloo-worker` (bincode); byte buffers are marked `serde_bytes` so they travel
+//! as one block, not as a sequence of numbers.
+//!
+//! `Outcome` is untyped — any job's answer — because one worker type answers every kind
+//! of job. Callers never see it: the pool's typed methods (`run_prepare`,
+//! `run_outliers`, …) pair each question with its answer type, and the one place that
+//! checks an outcome against the question is the pool. Errors are typed too, and say
+//! *which* job failed ([`JobKind`]), so a slow analysis is never reported as a damaged
+//! file.
+
+use std::fmt;
 
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
 use serde::{Deserialize, Serialize};
@@ -40,22 +49,42 @@ pub enum Analysis {
     },
 }
 
-/// What an analysis found.
+impl Analysis {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Analysis::Outliers { .. } => JobKind::Outliers,
+            Analysis::Map => JobKind::Map,
+            Analysis::Classify { .. } => JobKind::Classify,
+        }
+    }
+}
+
+/// The 2-D map: every row's first two principal components.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// One point per row, in the rows' order.
+    pub points: Vec<[f64; 2]>,
+    /// The share of the variance each component explains.
+    pub explained: [f64; 2],
+}
+
+/// The classifier's report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    pub folds: usize,
+    pub evaluated: usize,
+    pub logistic_accuracy: f64,
+    pub knn_accuracy: f64,
+    /// For every row not labelled: (row, logistic class, its probability, kNN class).
+    pub predictions: Vec<(usize, usize, f64, usize)>,
+}
+
+/// What an analysis found: one variant per [`Analysis`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Found {
     Outliers(Vec<f32>),
-    Map {
-        points: Vec<[f64; 2]>,
-        explained: [f64; 2],
-    },
-    Classify {
-        folds: usize,
-        evaluated: usize,
-        logistic_accuracy: f64,
-        knn_accuracy: f64,
-        /// For every row not labelled: (row, logistic class, its probability, kNN class).
-        predictions: Vec<(usize, usize, f64, usize)>,
-    },
+    Map(Projection),
+    Classify(Classification),
 }
 
 /// One job for the worker.
@@ -72,7 +101,16 @@ pub enum Job {
     },
 }
 
-/// The worker's answer.
+impl Job {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Job::Prepare { .. } => JobKind::Prepare,
+            Job::Analyse { analysis, .. } => analysis.kind(),
+        }
+    }
+}
+
+/// The worker's answer, untyped: the pool turns it into the answer of the question.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Prepared(Box<PreparedImage>),
@@ -88,5 +126,124 @@ pub struct Request {
 #[derive(Serialize, Deserialize)]
 pub struct Reply {
     pub id: u64,
-    pub result: Result<Outcome, String>,
+    pub result: Result<Outcome, WorkerError>,
+}
+
+/// Which kind of job an error is about: what the user is told timed out or failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    Prepare,
+    Outliers,
+    Map,
+    Classify,
+}
+
+impl JobKind {
+    /// What the user would call the job, as the subject of a sentence.
+    pub fn what(self) -> &'static str {
+        match self {
+            JobKind::Prepare => "preparing the image",
+            JobKind::Outliers => "the outlier scores",
+            JobKind::Map => "the PCA map",
+            JobKind::Classify => "the classifier's cross-validation",
+        }
+    }
+
+    /// What the user can do about a job that takes too long.
+    fn advice(self) -> &'static str {
+        match self {
+            JobKind::Prepare => "the file may be damaged or too large",
+            JobKind::Outliers => "try fewer images or a smaller k",
+            JobKind::Map => "try fewer images",
+            JobKind::Classify => "try fewer images or fewer folds",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what())
+    }
+}
+
+/// Why a job came back without its answer. Serialisable, because the worker sends the
+/// first kinds back in its [`Reply`]; the pool adds the ones only it can see (a job that
+/// never came back, a worker replaced under a job).
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum WorkerError {
+    /// The pipeline refused the file: its message, already in terms the user can act on
+    /// ("the DICOM file is damaged or truncated: …").
+    #[error("{0}")]
+    Prepare(String),
+    /// An analysis was asked something its vectors cannot answer (vectors of different
+    /// lengths, a row or class out of range): a bug or an inconsistent session, said
+    /// rather than left to panic (which would abort the worker and look like a timeout).
+    #[error("{job} cannot be computed: {reason}")]
+    Analysis { job: JobKind, reason: String },
+    /// An analysis over no vectors at all.
+    #[error("no embedded images to analyse yet")]
+    NoVectors,
+    /// An analysis over too few rows to mean anything.
+    #[error("{job} needs at least {needed} embedded images, and has {got}")]
+    TooFew {
+        job: JobKind,
+        needed: usize,
+        got: usize,
+    },
+    /// No answer within the pool's time limit: the job is too big, or it crashed its
+    /// worker (which is then replaced).
+    #[error("{}", timed_out(*.job, *.secs))]
+    TimedOut { job: JobKind, secs: u32 },
+    /// The job's worker was replaced (another job on it timed out) before it answered.
+    #[error("{job} stopped before it finished: its worker was restarted because another job on it took too long; try again")]
+    Stopped { job: JobKind },
+    /// The worker answered a different kind of job than the one asked: a bug.
+    #[error("the worker answered another question than {asked}; this is a bug in the app")]
+    Mismatch { asked: JobKind },
+}
+
+/// A timeout in the words of its job: a preparation may have met a hostile file, an
+/// analysis is only big.
+fn timed_out(job: JobKind, secs: u32) -> String {
+    match job {
+        JobKind::Prepare => format!(
+            "{job} took over {secs} s or crashed its worker; {}",
+            job.advice()
+        ),
+        _ => format!(
+            "{job} took over {secs} s in the analysis worker; {}",
+            job.advice()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_says_what_timed_out_and_blames_files_only_for_preparation() {
+        let outliers = WorkerError::TimedOut {
+            job: JobKind::Outliers,
+            secs: 120,
+        }
+        .to_string();
+        assert_eq!(
+            outliers,
+            "the outlier scores took over 120 s in the analysis worker; try fewer images or a smaller k"
+        );
+        for job in [JobKind::Map, JobKind::Classify] {
+            let m = WorkerError::TimedOut { job, secs: 120 }.to_string();
+            assert!(m.starts_with(job.what()) && !m.contains("damaged"), "{m}");
+        }
+        let prepare = WorkerError::TimedOut {
+            job: JobKind::Prepare,
+            secs: 120,
+        }
+        .to_string();
+        assert_eq!(
+            prepare,
+            "preparing the image took over 120 s or crashed its worker; the file may be damaged or too large"
+        );
+    }
 }

@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use crate::ui::typed;
 use leptos::task::spawn_local;
 
-use crate::state::{distinct_labels, embedded, ImageItem};
+use crate::state::{distinct_labels, embedded, ImageItem, Images};
 use crate::work::analyses::Analyst;
-use crate::worker::protocol::{Analysis, Found};
+use crate::worker::protocol::Classification;
 
 #[derive(Clone, PartialEq)]
 struct Report {
@@ -25,7 +25,7 @@ struct Report {
 }
 
 #[component]
-pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> impl IntoView {
+pub fn ClassifierView(#[prop(into)] images: Signal<Images>, analyst: Analyst) -> impl IntoView {
     let folds = RwSignal::new(5usize);
     let report = RwSignal::new(None::<Result<Report, String>>);
     let busy = RwSignal::new(false);
@@ -69,24 +69,21 @@ pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> imp
             .collect();
         let ids: Vec<u64> = e.iter().map(|(i, _)| i.id).collect();
         let vectors = e.into_iter().map(|(_, v)| v.to_vec()).collect();
-        let analysis = Analysis::Classify {
-            labelled,
-            classes: classes.len(),
-            folds: folds.get_untracked(),
-        };
+        let folds = folds.get_untracked();
         busy.set(true);
         spawn_local(async move {
             let r = analyst
-                .run(vectors, analysis)
+                .classify(vectors, labelled, classes.len(), folds)
                 .await
-                .and_then(|(found, millis)| match found {
-                    Found::Classify {
+                .map(|(c, millis)| {
+                    let Classification {
                         folds,
                         evaluated,
                         logistic_accuracy,
                         knn_accuracy,
                         predictions,
-                    } => Ok(Report {
+                    } = c;
+                    Report {
                         folds,
                         evaluated,
                         logistic: logistic_accuracy,
@@ -99,9 +96,9 @@ pub fn ClassifierView(images: RwSignal<Vec<ImageItem>>, analyst: Analyst) -> imp
                             })
                             .collect(),
                         classes,
-                    }),
-                    _ => Err("unexpected answer".into()),
-                });
+                    }
+                })
+                .map_err(|e| e.to_string());
             report.set(Some(r));
             busy.set(false);
         });

@@ -7,10 +7,9 @@ use leptos::prelude::*;
 use crate::ui::typed;
 use leptos::task::spawn_local;
 
-use crate::state::{distinct_labels, embedded, ImageItem};
+use crate::state::{distinct_labels, embedded, Images};
 use crate::ui::images::image_chip::ImageChip;
 use crate::work::analyses::Analyst;
-use crate::worker::protocol::{Analysis, Found};
 
 #[derive(Clone, PartialEq)]
 struct Scored {
@@ -21,7 +20,7 @@ struct Scored {
 
 #[component]
 pub fn OutliersView(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     selected: RwSignal<Option<u64>>,
     marked: RwSignal<Vec<u64>>,
     analyst: Analyst,
@@ -43,23 +42,18 @@ pub fn OutliersView(
             .map(|(n, _)| n)
             .collect();
         let vectors = e.into_iter().map(|(_, v)| v.to_vec()).collect();
-        let analysis = Analysis::Outliers {
-            reference: refs,
-            k: k.get_untracked(),
-        };
+        let k = k.get_untracked();
         busy.set(true);
         spawn_local(async move {
             let outcome = analyst
-                .run(vectors, analysis)
+                .outliers(vectors, refs, k)
                 .await
-                .and_then(|(found, millis)| match found {
-                    Found::Outliers(scores) => Ok(Scored {
-                        ids,
-                        scores,
-                        millis,
-                    }),
-                    _ => Err("unexpected answer".into()),
-                });
+                .map(|(scores, millis)| Scored {
+                    ids,
+                    scores,
+                    millis,
+                })
+                .map_err(|e| e.to_string());
             if let Ok(s) = &outcome {
                 // Start with the top tenth marked (at least one image).
                 let mut sorted = s.scores.clone();

@@ -1,16 +1,17 @@
 //! The 2-D map: every embedded image placed by its first two principal components
 //! (computed in the worker), as dots coloured by ground-truth label or as thumbnails.
 //! Hover shows the image; clicking a point selects it in the gallery, and the gallery's
-//! selection is ringed on the map — the link works both ways.
+//! selection is ringed on the map — the link works both ways. Should the canvas refuse
+//! to draw (no 2D context), the reason is shown under the controls, not dropped.
 
 use leptos::html;
 use leptos::prelude::*;
 use web_sys::MouseEvent;
 
 use crate::platform::canvas::Dot;
-use crate::state::{distinct_labels, embedded, ImageItem};
+use crate::state::{distinct_labels, embedded, Images};
 use crate::work::analyses::Analyst;
-use crate::worker::protocol::{Analysis, Found};
+use crate::worker::protocol::Projection;
 
 const W: f64 = 640.0;
 const H: f64 = 440.0;
@@ -41,13 +42,15 @@ struct Placed {
 
 #[component]
 pub fn PcaMap(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     selected: RwSignal<Option<u64>>,
     analyst: Analyst,
 ) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
     let thumbs = RwSignal::new(false);
     let hover = RwSignal::new(None::<usize>);
+    // Why the last drawing failed, if it did.
+    let draw_error = RwSignal::new(None::<String>);
     let map = LocalResource::new(move || {
         let e = images.with(|v| embedded(v));
         let ids: Vec<u64> = e.iter().map(|(i, _)| i.id).collect();
@@ -56,10 +59,8 @@ pub fn PcaMap(
             if vectors.len() < 2 {
                 return Err("The map needs at least two embedded images.".to_string());
             }
-            let (found, millis) = analyst.run(vectors, Analysis::Map).await?;
-            let Found::Map { points, explained } = found else {
-                return Err("unexpected answer".into());
-            };
+            let (Projection { points, explained }, millis) =
+                analyst.map(vectors).await.map_err(|e| e.to_string())?;
             // Fit the points into the canvas, keeping the axes' proportions.
             let (min_x, max_x) = points
                 .iter()
@@ -109,7 +110,7 @@ pub fn PcaMap(
                 ring: sel == Some(id),
             })
             .collect();
-        let _ = crate::platform::canvas::scatter(
+        let drawn = crate::platform::canvas::scatter(
             &c,
             W,
             H,
@@ -119,6 +120,14 @@ pub fn PcaMap(
                 &dots
             },
         );
+        // Written only when it changes, so a redraw with the same outcome re-renders
+        // nothing.
+        let error = drawn
+            .err()
+            .map(|e| format!("The map could not be drawn: {e}"));
+        if draw_error.with_untracked(|d| *d != error) {
+            draw_error.set(error);
+        }
     });
     let nearest = move |e: &MouseEvent| -> Option<usize> {
         let p = placed()?;
@@ -152,6 +161,7 @@ pub fn PcaMap(
                 Some(Err(e)) => view! { <p class="muted">{e}</p> }.into_any(),
                 Some(Ok(_)) => ().into_any(),
             }}
+            {move || draw_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="map-frame" style=format!("aspect-ratio: {W} / {H}")>
                 <canvas
                     class="map"
