@@ -1,18 +1,112 @@
 //! Keeping the session in the browser's IndexedDB as it changes, and putting it back at
-//! start: each save is its own task, started in call order (IndexedDB runs transactions
-//! in the order they are created); a failure is shown, not swallowed.
+//! start.
+//!
+//! The state knows nothing of storage: [`Session::follow`] watches it, as todomvc's one
+//! serialising effect does. Each image gets an effect, made when it enters the
+//! collection and dropped when it leaves, that saves its record whenever what is kept of
+//! it changes (stage, label, options, prepared pixels, vector) and its PNG once per
+//! preparation; an image that leaves is deleted; the labels and the scaling factor are
+//! saved by one effect. Each write is its own task, started in the order the changes
+//! happened (IndexedDB runs transactions in the order they are created); a failure is
+//! shown, not swallowed.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use medinsight_core::lifecycle::SavedState;
 
 use crate::persist::store::{ImageMeta, LabelsRecord, SavedLabel, Store};
-use crate::state::{Embedded, ImageItem, LabelItem, Session, Stage};
+use medinsight_core::pipeline::PrepareOptions;
+
+use crate::state::{Embedded, ImageItem, LabelItem, Origin, Session, Stage};
 use crate::worker::protocol::PreparedImage;
 
 impl Session {
+    /// Saves the session as it changes, from now on. Called once, after [`restore`]:
+    /// restored images are saved again only when they change.
+    ///
+    /// [`restore`]: Session::restore
+    pub fn follow(&self) {
+        let session = *self;
+        // Watchers live under the caller's owner, not under the effect that makes them
+        // (an effect's children are dropped each time it runs again).
+        let Some(parent) = Owner::current() else {
+            return;
+        };
+        let restored: std::collections::HashSet<u64> = self
+            .images
+            .with_untracked(|v| v.iter().map(|i| i.id).collect());
+        let watchers = StoredValue::new_local(HashMap::<u64, Owner>::new());
+        Effect::new(move |_| {
+            let ids: Vec<(u64, ImageItem)> = session
+                .images
+                .with(|v| v.iter().map(|i| (i.id, *i)).collect());
+            watchers.update_value(|w| {
+                let present: std::collections::HashSet<u64> =
+                    ids.iter().map(|(id, _)| *id).collect();
+                w.retain(|id, owner| {
+                    let keep = present.contains(id);
+                    if !keep {
+                        owner.cleanup();
+                        let id = *id;
+                        session.persist(move |store| async move { store.delete_image(id).await });
+                    }
+                    keep
+                });
+                for (id, item) in ids {
+                    w.entry(id).or_insert_with(|| {
+                        let owner = parent.child();
+                        let quiet = restored.contains(&id);
+                        owner.with(|| session.watch(item, quiet));
+                        owner
+                    });
+                }
+            });
+        });
+        Effect::new(move |_| {
+            // Every label's text and vector, and the scaling factor.
+            session.labels.with(|v| {
+                for l in v {
+                    l.text.track();
+                    l.embedding.track();
+                }
+            });
+            session.scaling_factor.track();
+            session.save_labels();
+        });
+    }
+
+    /// An effect that saves `item` whenever what is kept of it changes; `quiet` skips the
+    /// first run (a restored image is saved already).
+    fn watch(&self, item: ImageItem, quiet: bool) {
+        let session = *self;
+        Effect::new(move |saved_pixels: Option<Option<u64>>| {
+            // What a record holds: reading it subscribes the effect to it.
+            let (stage, label, options, embedding) = (
+                item.stage.get(),
+                item.label.get(),
+                item.options.get(),
+                item.embedding.get(),
+            );
+            let prepared = item.prepared.get();
+            let pixels = prepared.as_ref().map(|p| p.fingerprint);
+            let first = saved_pixels.is_none();
+            if first && quiet {
+                return pixels;
+            }
+            // Pixels once per preparation (a record alone for a stage change).
+            if let Some(p) = prepared.filter(|_| saved_pixels.flatten() != pixels) {
+                let id = item.id;
+                session.persist(move |store| async move { store.put_pixels(id, &p.png).await });
+            }
+            session.save_record(item, &stage, label, options, embedding);
+            pixels
+        });
+    }
+
     pub(crate) fn persist<F, Fut>(&self, write: F)
     where
         F: FnOnce(Rc<Store>) -> Fut + 'static,
@@ -31,21 +125,23 @@ impl Session {
         });
     }
 
-    /// Saves an image's state, label and vector.
-    pub fn save_image(&self, item: ImageItem) {
+    /// Saves an image's record: state, label, options, what was prepared, the vector.
+    fn save_record(
+        &self,
+        item: ImageItem,
+        stage: &Stage,
+        label: String,
+        options: PrepareOptions,
+        embedding: Option<Embedded>,
+    ) {
         let prepared = item.prepared.get_untracked();
-        let stage = item.stage.get_untracked();
-        let embedding = item.embedding.get_untracked();
         let meta = ImageMeta {
             name: item.name.get_value(),
             path: item.path.get_value(),
-            label: item.label.get_untracked(),
+            label,
             stage: stage.word().to_string(),
-            failure: match &stage {
-                Stage::Failed(m) => Some(m.clone()),
-                _ => None,
-            },
-            options: item.options.get_untracked(),
+            failure: stage.failure().map(str::to_string),
+            options,
             channels: prepared.as_ref().map_or(0, |p| p.channels),
             source: prepared.as_ref().map(|p| p.source.clone()),
             window: prepared.as_ref().map(|p| p.window),
@@ -61,17 +157,8 @@ impl Session {
         });
     }
 
-    /// Saves an image's prepared PNG (once per preparation) and its state.
-    pub fn save_prepared(&self, item: ImageItem) {
-        if let Some(p) = item.prepared.get_untracked() {
-            let id = item.id;
-            self.persist(move |store| async move { store.put_pixels(id, &p.png).await });
-        }
-        self.save_image(item);
-    }
-
     /// Saves the labels (with their vectors) and the scaling factor.
-    pub fn save_labels(&self) {
+    fn save_labels(&self) {
         let record = LabelsRecord {
             labels: self.labels.with_untracked(|v| {
                 v.iter()
@@ -115,11 +202,7 @@ impl Session {
                     self.next_id.set_value(max_id + 1);
                 }
                 let items: Vec<ImageItem> = saved.images.into_iter().map(restored_item).collect();
-                self.images.update(|v| {
-                    let fresh = std::mem::take(v);
-                    *v = items;
-                    v.extend(fresh);
-                });
+                self.images.update(|v| v.prepend(items));
                 for l in saved.labels.labels {
                     let embedding = match (l.vector, l.key.and_then(|k| k.parse().ok())) {
                         (Some(v), Some(key)) => Some(Embedded {
@@ -128,12 +211,7 @@ impl Session {
                         }),
                         _ => None,
                     };
-                    let item = LabelItem {
-                        id: self.next_id(),
-                        text: RwSignal::new(l.text),
-                        embedding: RwSignal::new(embedding),
-                        error: RwSignal::new(None),
-                    };
+                    let item = LabelItem::new(self.next_id(), l.text, embedding);
                     self.labels.update(|v| v.push(item));
                 }
                 if saved.labels.scaling_factor.is_some() {
@@ -150,7 +228,8 @@ impl Session {
     /// Everything gone: on screen and in the browser's storage.
     pub fn clear_all(&self) {
         self.clear_images();
-        self.labels.set(Vec::new());
+        let labels = self.labels.try_update(std::mem::take).unwrap_or_default();
+        labels.into_iter().for_each(LabelItem::dispose);
         self.scaling_factor.set(None);
         self.marked.set(Vec::new());
         self.persist(|store| async move { store.clear().await });
@@ -181,39 +260,17 @@ fn restored_item(s: crate::persist::store::SavedImage) -> ImageItem {
         }),
         _ => None,
     };
-    let embedded = match (&embedding, &prepared) {
-        (Some(e), Some(p)) => e.key == p.fingerprint,
-        (Some(_), None) => m.stage == "embedded",
-        _ => false,
-    };
-    let stage = if embedded {
-        Stage::Embedded
-    } else if m.stage == "failed" && prepared.is_none() {
-        Stage::Failed(
-            m.failure
-                .unwrap_or_else(|| "failed before the reload".into()),
-        )
-    } else if prepared.is_some() {
-        // Ready, sending or a failed send: resumed by the next run.
-        Stage::Ready
-    } else {
-        Stage::Failed(
-            "the original file is not kept across a reload and was not prepared yet: load it again"
-                .into(),
-        )
-    };
-    let preview_url = prepared
-        .as_ref()
-        .and_then(|p| crate::platform::blobs::object_url(&p.png, "image/png").ok());
-    ImageItem {
-        id: s.id,
-        name: StoredValue::new(m.name),
-        path: StoredValue::new(m.path),
-        label: RwSignal::new(m.label),
-        stage: RwSignal::new(stage),
-        options: RwSignal::new(m.options),
-        prepared: RwSignal::new(prepared),
-        preview_url: RwSignal::new(preview_url),
-        embedding: RwSignal::new(embedding),
+    let stage = SavedState {
+        word: &m.stage,
+        failure: m.failure.as_deref(),
+        pixels: prepared.as_ref().map(|p| p.fingerprint),
+        vector: embedding.as_ref().map(|e| e.key),
     }
+    .restored();
+    let origin = Origin {
+        name: m.name,
+        path: m.path,
+        label: m.label,
+    };
+    ImageItem::new(s.id, origin, stage, m.options, prepared, embedding)
 }

@@ -17,6 +17,25 @@ pub struct LabelItem {
 }
 
 impl LabelItem {
+    /// The one way a label enters the session: typed (no vector yet), imported or
+    /// restored (with the vector of the text it was embedded from).
+    pub fn new(id: u64, text: String, embedding: Option<Embedded>) -> Self {
+        Self {
+            id,
+            text: RwSignal::new(text),
+            embedding: RwSignal::new(embedding),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Releases the label's signals when it leaves the session.
+    pub(crate) fn dispose(self) {
+        self.text.dispose();
+        self.embedding.dispose();
+        self.error.dispose();
+    }
+
+    /// The fingerprint of a prompt as it is sent (trimmed).
     pub fn key(text: &str) -> u64 {
         medinsight_core::fingerprint(text.trim().as_bytes())
     }

@@ -21,7 +21,7 @@ use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 use web_sys::File;
 
-pub use images::{distinct_labels, embedded, Embedded, ImageItem, Stage};
+pub use images::{distinct_labels, embedded, Embedded, ImageItem, Images, Origin, Stage};
 pub use labels::LabelItem;
 pub use run_state::Progress;
 
@@ -29,7 +29,7 @@ use crate::persist::store::Store;
 
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub images: RwSignal<Vec<ImageItem>>,
+    pub images: RwSignal<Images>,
     pub labels: RwSignal<Vec<LabelItem>>,
     pub scaling_factor: RwSignal<Option<f64>>,
     pub selected: RwSignal<Option<u64>>,
@@ -49,9 +49,10 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(settings: Settings) -> Self {
+    /// A session whose settings are `settings` (remembered by the caller).
+    pub fn new(settings: RwSignal<Settings>) -> Self {
         Self {
-            images: RwSignal::new(Vec::new()),
+            images: RwSignal::new(Images::default()),
             labels: RwSignal::new(Vec::new()),
             scaling_factor: RwSignal::new(None),
             selected: RwSignal::new(None),
@@ -61,7 +62,7 @@ impl Session {
             marked: RwSignal::new(Vec::new()),
             store: StoredValue::new_local(None),
             storage_error: RwSignal::new(None),
-            settings: RwSignal::new(settings),
+            settings,
             files: StoredValue::new_local(HashMap::new()),
             next_id: StoredValue::new(1),
         }
@@ -80,17 +81,12 @@ impl Session {
             .into_iter()
             .map(|inc| {
                 let id = self.next_id();
-                let item = ImageItem {
-                    id,
-                    name: StoredValue::new(inc.file.name()),
-                    label: RwSignal::new(inc.folder()),
-                    path: StoredValue::new(inc.path.clone()),
-                    stage: RwSignal::new(Stage::Queued),
-                    options: RwSignal::new(options),
-                    prepared: RwSignal::new(None),
-                    preview_url: RwSignal::new(None),
-                    embedding: RwSignal::new(None),
+                let origin = Origin {
+                    name: inc.file.name(),
+                    label: inc.folder(),
+                    path: inc.path.clone(),
                 };
+                let item = ImageItem::new(id, origin, Stage::Queued, options, None, None);
                 self.files.update_value(|f| {
                     f.insert(id, inc.file);
                 });
@@ -98,9 +94,6 @@ impl Session {
             })
             .collect();
         let n = new.len();
-        for item in &new {
-            self.save_image(*item);
-        }
         self.images.update(|v| v.extend(new));
         n
     }
@@ -109,44 +102,65 @@ impl Session {
         self.files.with_value(|f| f.get(&id).cloned())
     }
 
+    /// The image with this id, O(1), untracked.
     pub fn image(&self, id: u64) -> Option<ImageItem> {
-        self.images
-            .with_untracked(|v| v.iter().find(|i| i.id == id).copied())
+        self.images.with_untracked(|v| v.get(id))
     }
 
+    /// Removes an image from the screen and the browser's storage. Work still under
+    /// way for it (a preparation, a request) finds it gone and drops its result.
     pub fn remove_image(&self, id: u64) {
-        if let Some(item) = self.image(id) {
-            if let Some(url) = item.preview_url.get_untracked() {
-                crate::platform::blobs::revoke_url(&url);
-            }
+        if self.selected.get_untracked() == Some(id) {
+            self.selected.set(None);
         }
-        self.images.update(|v| v.retain(|i| i.id != id));
+        self.images.update(|v| {
+            v.remove(id);
+        });
         self.files.update_value(|f| {
             f.remove(&id);
         });
         self.persist(move |store| async move { store.delete_image(id).await });
-        if self.selected.get_untracked() == Some(id) {
-            self.selected.set(None);
-        }
     }
 
+    /// Removes every image.
     pub fn clear_images(&self) {
-        for id in self
+        let ids: Vec<u64> = self
             .images
-            .with_untracked(|v| v.iter().map(|i| i.id).collect::<Vec<_>>())
-        {
-            self.remove_image(id);
+            .with_untracked(|v| v.iter().map(|i| i.id).collect());
+        self.selected.set(None);
+        self.images.update(|v| v.retain(|_| false));
+        self.files.update_value(HashMap::clear);
+        for id in ids {
+            self.persist(move |store| async move { store.delete_image(id).await });
         }
     }
 
     pub fn add_label(&self, text: String) {
-        let item = LabelItem {
-            id: self.next_id(),
-            text: RwSignal::new(text),
-            embedding: RwSignal::new(None),
-            error: RwSignal::new(None),
-        };
+        let item = LabelItem::new(self.next_id(), text, None);
         self.labels.update(|v| v.push(item));
+    }
+
+    /// Removes a label (its signals go with it).
+    pub fn remove_label(&self, id: u64) {
+        let mut gone = None;
+        self.labels.update(|v| {
+            if let Some(i) = v.iter().position(|l| l.id == id) {
+                gone = Some(v.remove(i));
+            }
+        });
+        gone.into_iter().for_each(LabelItem::dispose);
+    }
+
+    /// Moves a label `by` places up (negative) or down, if there is room.
+    pub fn move_label(&self, id: u64, by: isize) {
+        self.labels.update(|v| {
+            if let Some(i) = v.iter().position(|l| l.id == id) {
+                let j = i as isize + by;
+                if (0..v.len() as isize).contains(&j) {
+                    v.swap(i, j as usize);
+                }
+            }
+        })
     }
 
     /// Changes the preparation of one image: it is prepared again, and embedded again on
@@ -179,23 +193,16 @@ impl Session {
                 } else {
                     Stage::Failed("imported without a vector, and without pixels to embed".into())
                 };
-                ImageItem {
-                    id: self.next_id(),
-                    name: StoredValue::new(im.name),
-                    path: StoredValue::new(im.path),
-                    label: RwSignal::new(im.label),
-                    stage: RwSignal::new(stage),
-                    options: RwSignal::new(PrepareOptions::default()),
-                    prepared: RwSignal::new(None),
-                    preview_url: RwSignal::new(None),
-                    embedding: RwSignal::new(embedded),
-                }
+                let origin = Origin {
+                    name: im.name,
+                    path: im.path,
+                    label: im.label,
+                };
+                let options = PrepareOptions::default();
+                ImageItem::new(self.next_id(), origin, stage, options, None, embedded)
             })
             .collect();
         let n = new.len();
-        for item in &new {
-            self.save_image(*item);
-        }
         self.images.update(|v| v.extend(new));
         n
     }
@@ -206,15 +213,11 @@ impl Session {
         self.add_vectors(file.images);
         for l in file.labels {
             let key = LabelItem::key(&l.text);
-            let item = LabelItem {
-                id: self.next_id(),
-                text: RwSignal::new(l.text),
-                embedding: RwSignal::new(l.vector.map(|v| Embedded {
-                    vector: Arc::new(v),
-                    key,
-                })),
-                error: RwSignal::new(None),
-            };
+            let embedding = l.vector.map(|v| Embedded {
+                vector: Arc::new(v),
+                key,
+            });
+            let item = LabelItem::new(self.next_id(), l.text, embedding);
             self.labels.update(|v| v.push(item));
         }
         if file.scaling_factor.is_some() {
@@ -224,34 +227,40 @@ impl Session {
     }
 
     /// The zero-shot prediction of every embedded image (needs labels and a scaling
-    /// factor): file name, top label, ground truth.
-    pub fn zero_shot_rows(&self) -> Option<Vec<medinsight_core::formats::ZeroShotRow>> {
-        use medinsight_core::analysis::similarity::{cosine_matrix, zero_shot};
-        let temperature = self.scaling_factor.get_untracked()?.exp();
-        let (names, vectors): (Vec<String>, Vec<Vec<f32>>) = self.labels.with_untracked(|v| {
+    /// factor): file name, top label, ground truth. Scored by the core
+    /// (`analysis::zero_shot`), as the zero-shot view is, so the export and the view
+    /// always agree.
+    pub fn zero_shot_rows(&self) -> Option<Vec<medinsight_core::formats::zero_shot::ZeroShotRow>> {
+        use medinsight_core::analysis::zero_shot::predict;
+        use medinsight_core::endpoint::wire::ScalingFactor;
+        use medinsight_core::formats::zero_shot::ZeroShotRow;
+        let scaling_factor = ScalingFactor(self.scaling_factor.get_untracked()?);
+        let (names, labels): (Vec<String>, Vec<Vec<f32>>) = self.labels.with_untracked(|v| {
             v.iter()
                 .filter_map(|l| Some((l.text.get_untracked(), l.current_vector_untracked()?)))
                 .unzip()
         });
-        if names.is_empty() {
-            return None;
-        }
-        let rows = self.images.with_untracked(|v| {
-            v.iter()
-                .filter_map(|i| {
-                    let image = i.current_vector_untracked()?;
-                    let cos = cosine_matrix(&[image], &vectors);
-                    let p = zero_shot(&cos, temperature);
-                    let top = medinsight_core::analysis::evaluation::argmax(&p)?;
-                    Some(medinsight_core::formats::ZeroShotRow {
-                        file_name: i.name.get_value(),
-                        prediction: names[top].clone(),
-                        ground_truth: i.label.get_untracked(),
+        let (files, images): (Vec<(String, String)>, Vec<Vec<f32>>) =
+            self.images.with_untracked(|v| {
+                v.iter()
+                    .filter_map(|i| {
+                        let vector = i.current_vector_untracked()?;
+                        Some(((i.name.get_value(), i.label.get_untracked()), vector))
                     })
+                    .unzip()
+            });
+        let predictions = predict(&images, &labels, scaling_factor)?;
+        Some(
+            files
+                .into_iter()
+                .zip(predictions)
+                .map(|((file_name, ground_truth), p)| ZeroShotRow {
+                    file_name,
+                    prediction: names[p.top].clone(),
+                    ground_truth,
                 })
-                .collect()
-        });
-        Some(rows)
+                .collect(),
+        )
     }
 
     /// The session as a file: names, labels, vectors, scaling factor, settings.

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 
+use crate::persist::local::use_persisted;
 use crate::platform::files::{from_file_list, Incoming};
 use crate::state::Session;
 use crate::ui::images::gallery::Gallery;
@@ -19,7 +20,7 @@ use crate::ui::labels::prompt_builder::PromptBuilder;
 use crate::ui::results::classifier_view::ClassifierView;
 use crate::ui::results::embeddings_table::EmbeddingsTable;
 use crate::ui::results::export_panel::{ExportPanel, ExportSources};
-use crate::ui::results::neighbours_view::NeighboursView;
+use crate::ui::results::neighbours_view::{EmbedText, NeighboursView};
 use crate::ui::results::outliers_view::OutliersView;
 use crate::ui::results::pca_map::PcaMap;
 use crate::ui::results::similarity_heatmap::SimilarityHeatmap;
@@ -79,22 +80,12 @@ impl Tab {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let settings =
-        Settings::from_json(&crate::platform::storage::load(SETTINGS_KEY).unwrap_or_default());
-    let session = Session::new(settings);
+    // Settings survive a reload.
+    let settings = use_persisted::<Settings>(SETTINGS_KEY);
+    let session = Session::new(settings.value);
     let preparer = Preparer::new(session);
     let analyst = Analyst::new();
-    let storage_error = RwSignal::new(None::<String>);
-
-    // Settings survive a reload.
-    Effect::new(move |_| {
-        let json = serde_json::to_string(&session.settings.get()).unwrap_or_default();
-        storage_error.set(
-            crate::platform::storage::store(SETTINGS_KEY, &json)
-                .err()
-                .map(|e| format!("Settings will not be remembered: {e}")),
-        );
-    });
+    let storage_error = settings.error;
 
     // Files that arrive while the saved session is being read wait for it: their ids
     // are given after the saved ones.
@@ -118,7 +109,7 @@ pub fn App() -> impl IntoView {
 
     let on_options = Callback::new(move |(id, options, all): (u64, PrepareOptions, bool)| {
         let targets: Vec<_> = if all {
-            session.images.get_untracked()
+            session.images.with_untracked(|v| v.to_vec())
         } else {
             session.image(id).into_iter().collect()
         };
@@ -127,31 +118,18 @@ pub fn App() -> impl IntoView {
         }
         preparer.kick();
     });
-    // The saved session comes back first; only then do label edits overwrite it.
+    // The saved session comes back first; only then is the state followed into storage
+    // (so an early edit cannot overwrite what is being read).
+    let owner = Owner::current();
     leptos::task::spawn_local(async move {
         session.restore().await;
+        if let Some(owner) = &owner {
+            owner.with(|| session.follow());
+        }
         restored.set(true);
         let early = waiting.try_update_value(std::mem::take).unwrap_or_default();
         if !early.is_empty() {
             on_files.run(early);
-        }
-    });
-    Effect::new(move |_| {
-        // Tracks every label's text and vector, and the scaling factor.
-        session.labels.with(|v| {
-            for l in v {
-                l.text.track();
-                l.embedding.track();
-            }
-        });
-        session.scaling_factor.track();
-        if restored.get() {
-            session.save_labels();
-        }
-    });
-    let on_label = Callback::new(move |id: u64| {
-        if let Some(item) = session.image(id) {
-            session.save_image(item);
         }
     });
     let on_clear_session = move |_| {
@@ -179,6 +157,8 @@ pub fn App() -> impl IntoView {
         session.cancel.set(true);
         session.progress.update(|p| p.cancelling = p.running);
     });
+    let embed_text: EmbedText =
+        Action::new_local(move |text: &String| crate::work::run::embed_text(session, text.clone()));
     let selected_item =
         Signal::derive(move || session.selected.get().and_then(|id| session.image(id)));
     let tab = RwSignal::new(Tab::Embeddings);
@@ -197,7 +177,7 @@ pub fn App() -> impl IntoView {
             <ThemeToggle />
         </header>
         <EmulatorBanner visible=session.emulator />
-        {move || storage_error.get().map(|e| view! { <p class="notice warn" role="status">{e}</p> })}
+        {move || storage_error.get().map(|e| view! { <p class="notice warn" role="status">{format!("Settings will not be remembered: {e}")}</p> })}
         {move || session.storage_error.get().map(|e| view! { <p class="notice warn storage-error" role="alert">{e}</p> })}
         <Show when=move || !restored.get()>
             <p class="notice" role="status">"Restoring the saved session…"</p>
@@ -212,14 +192,18 @@ pub fn App() -> impl IntoView {
                     marked=session.marked
                     on_remove=on_remove
                     on_clear=on_clear
-                    on_label=on_label
                 />
                 <ImageInspector item=selected_item on_options=on_options />
             </section>
             <section class="column text-column" aria-labelledby="labels-heading">
                 <h2 id="labels-heading">"Labels"</h2>
                 <PromptBuilder on_add=on_add_labels />
-                <LabelEditor labels=session.labels on_add=on_add_labels />
+                <LabelEditor
+                    labels=session.labels
+                    on_add=on_add_labels
+                    on_move=Callback::new(move |(id, by)| session.move_label(id, by))
+                    on_remove=Callback::new(move |id| session.remove_label(id))
+                />
                 <h2>"Run"</h2>
                 <SettingsPanel settings=session.settings />
                 <RunPanel progress=session.progress on_run=on_run on_cancel=on_cancel />
@@ -269,7 +253,16 @@ pub fn App() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Tab::Neighbours => view! { <NeighboursView session=session /> }.into_any(),
+                        Tab::Neighbours => {
+                            view! {
+                                <NeighboursView
+                                    images=session.images
+                                    selected=session.selected
+                                    embed_text=embed_text
+                                />
+                            }
+                                .into_any()
+                        }
                         Tab::Outliers => {
                             view! {
                                 <OutliersView

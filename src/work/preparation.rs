@@ -11,7 +11,6 @@ use leptos::task::spawn_local;
 
 use crate::state::{Session, Stage};
 use crate::worker::pool::WorkerPool;
-use crate::worker::protocol::{Job, Outcome};
 
 #[derive(Clone, Copy)]
 pub struct Preparer {
@@ -70,11 +69,10 @@ impl Preparer {
             };
             let options = item.options.get_untracked();
             let result = match crate::platform::files::read_bytes(&file).await {
-                Ok(bytes) => match pool.run(worker, Job::Prepare { bytes, options }).await {
-                    Ok(Outcome::Prepared(p)) => Ok(*p),
-                    Ok(_) => Err("the worker answered another question".into()),
-                    Err(e) => Err(e),
-                },
+                Ok(bytes) => pool
+                    .run_prepare(worker, bytes, options)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             // The image may have been removed, or its options changed, meanwhile.
@@ -100,12 +98,10 @@ impl Preparer {
                     } else {
                         Stage::Ready
                     });
-                    self.session.save_prepared(item);
                 }
                 Err(message) => {
                     item.prepared.set(None);
                     item.stage.set(Stage::Failed(message));
-                    self.session.save_image(item);
                 }
             }
         }

@@ -67,7 +67,7 @@ impl Cell {
     /// Bytes the cell adds to a request body.
     fn bytes(&self) -> usize {
         match &self.payload {
-            Payload::Image(p) => p.png.len().div_ceil(3) * 4,
+            Payload::Image(p) => medinsight_core::pipeline::encode::base64_len(p.png.len()),
             Payload::Text(t) => t.len(),
         }
     }
@@ -397,12 +397,11 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                 });
                 match cell.target {
                     Target::Image(i) if waiting(&i) => {
+                        // `persist::sync` saves it at once: a closed tab loses no
+                        // finished vector.
                         i.embedding.set(embedded);
                         i.stage.set(Stage::Embedded);
-                        // Saved at once: a closed tab loses no finished vector.
-                        session.save_image(i);
                     }
-                    // Labels are saved by the app's effect on their signals.
                     Target::Label(l) => l.embedding.set(embedded),
                     Target::Image(_) | Target::Query => {}
                 }
@@ -416,7 +415,6 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                 match cell.target {
                     Target::Image(i) if waiting(&i) => {
                         i.stage.set(Stage::Failed(message.clone()));
-                        session.save_image(i);
                     }
                     Target::Label(l) => l.error.set(Some(message.clone())),
                     Target::Image(_) | Target::Query => {}

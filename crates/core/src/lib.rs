@@ -5,8 +5,8 @@
 //! the window of requests in flight), [`pipeline`] (any image or DICOM → the PNG the
 //! model wants), [`analysis`] (similarity, zero-shot, neighbours, PCA, classifier,
 //! pooling, on one normalised buffer), [`formats`] (files in and out: session, CSV,
-//! `.npy`, projector TSV), [`text`] (prompts and CLIP tokens), plus [`settings`] and
-//! [`colormap`].
+//! `.npy`, projector TSV), [`text`] (prompts and CLIP tokens), plus [`lifecycle`] (an
+//! image's stages and what a reload makes of them), [`settings`] and [`colormap`].
 //!
 //! It compiles both natively (for the `medinsight` command line and fast `cargo test`)
 //! and for `wasm32-unknown-unknown` (for the browser app), and so it must never depend
@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod colormap;
 pub mod endpoint;
 pub mod formats;
+pub mod lifecycle;
 pub mod pipeline;
 pub mod settings;
 pub mod text;

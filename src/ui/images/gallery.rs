@@ -4,18 +4,16 @@
 
 use leptos::prelude::*;
 
-use crate::state::{ImageItem, Stage};
+use crate::state::{ImageItem, Images, Stage};
 
 #[component]
 pub fn Gallery(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     selected: RwSignal<Option<u64>>,
     /// Images marked by the outlier view.
     marked: RwSignal<Vec<u64>>,
     on_remove: Callback<u64>,
     on_clear: Callback<()>,
-    /// An image's ground-truth label was edited.
-    on_label: Callback<u64>,
 ) -> impl IntoView {
     let counts = move || {
         images.with(|v| {
@@ -34,7 +32,7 @@ pub fn Gallery(
         <Show when=move || images.with(|v| !v.is_empty())>
             <div class="gallery-bar">
                 <span class="gallery-counts" aria-live="polite">
-                    {move || format!("{} images: {}", images.with(Vec::len), counts())}
+                    {move || format!("{} images: {}", images.with(|v| v.len()), counts())}
                 </span>
                 <button class="clear-images" on:click=move |_| on_clear.run(())>
                     "Remove all"
@@ -43,7 +41,7 @@ pub fn Gallery(
         </Show>
         <ul class="gallery" aria-label="Loaded images">
             <For each=move || images.get() key=|i| i.id let:item>
-                <ImageCard item=item selected=selected marked=marked on_remove=on_remove on_label=on_label />
+                <ImageCard item=item selected=selected marked=marked on_remove=on_remove />
             </For>
         </ul>
     }
@@ -55,7 +53,6 @@ fn ImageCard(
     selected: RwSignal<Option<u64>>,
     marked: RwSignal<Vec<u64>>,
     on_remove: Callback<u64>,
-    on_label: Callback<u64>,
 ) -> impl IntoView {
     let id = item.id;
     let name = item.name.get_value();
@@ -91,10 +88,7 @@ fn ImageCard(
                 placeholder="ground truth"
                 aria-label=format!("Ground-truth label of {}", item.name.get_value())
                 prop:value=move || item.label.get()
-                on:change=move |e| {
-                    item.label.set(event_target_value(&e).trim().to_string());
-                    on_label.run(id);
-                }
+                on:change=move |e| item.label.set(event_target_value(&e).trim().to_string())
             />
             {move || match item.stage.get() {
                 Stage::Failed(reason) => Some(view! { <p class="reason" role="note">{reason}</p> }),

@@ -9,8 +9,11 @@ use crate::state::LabelItem;
 
 #[component]
 pub fn LabelEditor(
-    labels: RwSignal<Vec<LabelItem>>,
+    #[prop(into)] labels: Signal<Vec<LabelItem>>,
     on_add: Callback<Vec<String>>,
+    /// A label moves (id, places: −1 up, +1 down).
+    on_move: Callback<(u64, isize)>,
+    on_remove: Callback<u64>,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let add = move || {
@@ -25,16 +28,6 @@ pub fn LabelEditor(
             on_add.run(lines);
             draft.set(String::new());
         }
-    };
-    let shift = move |id: u64, by: isize| {
-        labels.update(|v| {
-            if let Some(i) = v.iter().position(|l| l.id == id) {
-                let j = i as isize + by;
-                if (0..v.len() as isize).contains(&j) {
-                    v.swap(i, j as usize);
-                }
-            }
-        })
     };
     view! {
         <div class="label-editor">
@@ -56,8 +49,8 @@ pub fn LabelEditor(
             <button class="add-labels" on:click=move |_| add()>"Add labels"</button>
             <ol class="labels">
                 <For each=move || labels.get() key=|l| l.id let:label>
-                    <LabelRow label=label on_shift=Callback::new(move |by| shift(label.id, by))
-                        on_remove=Callback::new(move |()| labels.update(|v| v.retain(|l| l.id != label.id))) />
+                    <LabelRow label=label on_shift=Callback::new(move |by| on_move.run((label.id, by)))
+                        on_remove=Callback::new(move |()| on_remove.run(label.id)) />
                 </For>
             </ol>
         </div>

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::state::{ImageItem, LabelItem};
+use crate::state::{Images, LabelItem};
 use crate::ui::widgets::embedding_strip::EmbeddingStrip;
 
 #[derive(Clone)]
@@ -19,7 +19,7 @@ struct Row {
 
 #[component]
 pub fn EmbeddingsTable(
-    images: RwSignal<Vec<ImageItem>>,
+    #[prop(into)] images: Signal<Images>,
     labels: RwSignal<Vec<LabelItem>>,
 ) -> impl IntoView {
     let rows = move || {

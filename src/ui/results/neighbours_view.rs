@@ -1,5 +1,6 @@
 //! Neighbours: the images most similar to the selected image, or to a typed text
-//! (embedded on demand), as a ranked strip with cosines.
+//! (embedded on demand through the `embed_text` action the page hands in), as a ranked
+//! strip with cosines.
 
 use leptos::prelude::*;
 
@@ -7,17 +8,23 @@ use crate::ui::typed;
 use medinsight_core::analysis::neighbours::{of_row, of_vector};
 use medinsight_core::analysis::Embeddings;
 
-use crate::state::{embedded, Session};
+use crate::state::Images;
 use crate::ui::images::image_chip::ImageChip;
 
+/// Embeds one text on demand: the vector, or what went wrong.
+pub type EmbedText = Action<String, Result<Vec<f32>, String>>;
+
 #[component]
-pub fn NeighboursView(session: Session) -> impl IntoView {
+pub fn NeighboursView(
+    #[prop(into)] images: Signal<Images>,
+    selected: RwSignal<Option<u64>>,
+    embed_text: EmbedText,
+) -> impl IntoView {
     let k = RwSignal::new(8usize);
     let query = RwSignal::new(String::new());
-    let images = session.images;
-    let selected = session.selected;
+    let search = embed_text;
     let set = Memo::new(move |_| {
-        let e = images.with(|v| embedded(v));
+        let e = images.with(Images::embedded);
         let vectors: Vec<Vec<f32>> = e.iter().map(|(_, v)| v.to_vec()).collect();
         (
             e.into_iter().map(|(i, _)| i.id).collect::<Vec<_>>(),
@@ -36,8 +43,6 @@ pub fn NeighboursView(session: Session) -> impl IntoView {
             )
         })
     };
-    let search =
-        Action::new_local(move |text: &String| crate::work::run::embed_text(session, text.clone()));
     let of_text = move || {
         let v = search.value().get()?;
         Some(v.map(|vector| {
@@ -52,7 +57,7 @@ pub fn NeighboursView(session: Session) -> impl IntoView {
     let strip = move |ranked: Vec<(u64, f32)>, class: &'static str| {
         view! {
             <ol class=format!("chips {class}")>
-                {ranked.into_iter().filter_map(|(id, cos)| session.image(id).map(|item| view! {
+                {ranked.into_iter().filter_map(|(id, cos)| images.with_untracked(|v| v.get(id)).map(|item| view! {
                     <ImageChip item=item figure=format!("{cos:.3}") selected=selected />
                 })).collect_view()}
             </ol>

@@ -1,0 +1,45 @@
+//! Small values kept in `localStorage` (the settings, the theme), as one reactive hook:
+//! [`use_persisted`] reads the stored text once, before the first paint, and hands back
+//! a signal whose every change is written back by one effect — leptos-use's
+//! `use_local_storage` is the model. What a value looks like stored is its [`Stored`]
+//! impl, so an old or hand-edited entry is mended when read, never trusted.
+
+use leptos::prelude::*;
+
+use crate::platform::storage;
+
+/// How a value is written to and read from its `localStorage` entry.
+pub trait Stored: Sized {
+    /// The value from the stored text (`None`: nothing stored, or storage disabled).
+    fn from_stored(text: Option<&str>) -> Self;
+    fn to_stored(&self) -> String;
+}
+
+/// A remembered value and, should writing it fail (storage full or disabled), why.
+pub struct Persisted<T: 'static + Send + Sync> {
+    pub value: RwSignal<T>,
+    pub error: ReadSignal<Option<String>>,
+}
+
+/// The value stored under `key`, as a signal that remembers every change.
+pub fn use_persisted<T>(key: &'static str) -> Persisted<T>
+where
+    T: Stored + Clone + Send + Sync + 'static,
+{
+    let value = RwSignal::new(T::from_stored(storage::load(key).as_deref()));
+    let (error, set_error) = signal(None::<String>);
+    Effect::new(move |_| {
+        let text = value.with(T::to_stored);
+        set_error.set(storage::store(key, &text).err().map(|e| e.to_string()));
+    });
+    Persisted { value, error }
+}
+
+impl Stored for medinsight_core::settings::Settings {
+    fn from_stored(text: Option<&str>) -> Self {
+        Self::from_json(text.unwrap_or_default())
+    }
+    fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
