@@ -1,6 +1,7 @@
 //! The session's state in the browser: the `Images` collection (O(1) lookup by id,
 //! gallery order kept through every change, the signals of removed images disposed)
 //! and labels (one constructor, disposal on removal), run in headless Chromium.
+#![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
 use medinsight_core::pipeline::PrepareOptions;

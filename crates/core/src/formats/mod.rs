@@ -36,7 +36,7 @@ pub enum ImportError {
     RowCount { metadata: usize, vectors: usize },
     #[error("the metadata file is empty; expected a header row (e.g. `name<TAB>label`) and one row per vector")]
     EmptyMetadata,
-    #[error("the metadata has no `{column}` column (its header is {header:?})")]
+    #[error("the metadata has no `{column}` column, nor `file_name`, `filename`, `file` or `path` (its header is {header:?}); which column names the files?")]
     MissingColumn {
         column: &'static str,
         header: Vec<String>,

@@ -149,11 +149,12 @@ fn check_vector(name: &str, v: &[f32]) -> Result<(), ImportError> {
 }
 
 /// Images from the `.npy` export and its metadata TSV: row `i` of the array is the
-/// vector of metadata row `i`. The header must name a `name` column (any case);
-/// `label` and `path` are taken when present, and a short row leaves its missing
-/// fields empty.
+/// vector of metadata row `i`. The header must name the file: a `name` column, or one
+/// of the spellings other tools use (`file_name`, as Microsoft's notebooks write it,
+/// `filename`, `file`), or else a `path` whose last part is taken (any case); `label`
+/// and `path` are taken when present, and a short row leaves its missing fields empty.
 ///
-/// Requiring `name` rather than guessing the first column: a TSV from elsewhere whose
+/// Requiring a named column rather than guessing the first: a TSV from elsewhere whose
 /// first column is, say, a label would otherwise import silently under wrong names.
 pub fn import_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, ImportError> {
     let vectors = read_npy(npy)?;
@@ -163,11 +164,16 @@ pub fn import_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, Import
     }
     let (header, rows) = read_metadata(tsv)?;
     let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let name = column(METADATA_COLUMNS[0]).ok_or_else(|| ImportError::MissingColumn {
-        column: METADATA_COLUMNS[0],
-        header: header.clone(),
-    })?;
     let (label, path) = (column(METADATA_COLUMNS[1]), column(METADATA_COLUMNS[2]));
+    let name = [METADATA_COLUMNS[0], "file_name", "filename", "file"]
+        .into_iter()
+        .find_map(column);
+    if name.is_none() && path.is_none() {
+        return Err(ImportError::MissingColumn {
+            column: METADATA_COLUMNS[0],
+            header: header.clone(),
+        });
+    }
     if rows.len() != vectors.len() {
         return Err(ImportError::RowCount {
             metadata: rows.len(),
@@ -179,10 +185,19 @@ pub fn import_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, Import
         .zip(rows)
         .map(|(v, r)| {
             let get = |c: Option<usize>| c.and_then(|c| r.get(c).cloned()).unwrap_or_default();
+            let path = get(path);
+            let name = match name {
+                Some(_) => get(name),
+                None => path
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
             SessionImage {
-                name: get(Some(name)),
+                name,
                 label: get(label),
-                path: get(path),
+                path,
                 vector: Some(v),
                 ..Default::default()
             }
@@ -391,13 +406,25 @@ mod tests {
                 vectors: 2
             })
         );
-        // No `name` column.
+        // No column naming the file.
         assert_eq!(
-            import_vectors(&npy, "label\tpath\nEdema\tx\nEdema\ty\n"),
+            import_vectors(&npy, "label\tstudy\nEdema\tx\nEdema\ty\n"),
             Err(ImportError::MissingColumn {
                 column: "name",
-                header: vec!["label".into(), "path".into()]
+                header: vec!["label".into(), "study".into()]
             })
+        );
+        // Other tools' spellings, or the last part of a path.
+        let named =
+            import_vectors(&npy, "Label\tFile_Name\nEdema\ta.png\nNormal\tb.png\n").unwrap();
+        assert_eq!(
+            (named[1].name.as_str(), named[1].label.as_str()),
+            ("b.png", "Normal")
+        );
+        let pathed = import_vectors(&npy, "path\nEdema/a.png\nc:\\x\\b.png\n").unwrap();
+        assert_eq!(
+            (pathed[0].name.as_str(), pathed[1].name.as_str()),
+            ("a.png", "b.png")
         );
         // No metadata at all.
         assert_eq!(import_vectors(&npy, ""), Err(ImportError::EmptyMetadata));
