@@ -5,42 +5,22 @@
 //! `ms-azureml-model-error-statuscode: 400`; `scaling_factor` sent when `params` is
 //! `{}`), because that is what the deployed service does.
 
+mod common;
+
+use common::{emulate_args, parse, spawn};
+
 use std::process::Command as Process;
 
-use axum::Router;
-use clap::Parser;
 use medinsight::check::{run, CheckError, CheckReport, Finding, Layout, ProbeKind};
-use medinsight::cli::{CheckArgs, Cli, Command, EmulateArgs};
+use medinsight::cli::{CheckArgs, Command};
 
 const KEY: &str = "k3y-Th4t-Must-N0t-Leak";
-
-fn parse(argv: &[&str]) -> Command {
-    Cli::try_parse_from(["medinsight"].iter().chain(argv))
-        .unwrap()
-        .command
-}
-
-fn emulate_args(extra: &[&str]) -> EmulateArgs {
-    match parse(&[&["emulate"], extra].concat()) {
-        Command::Emulate(a) => a,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn check_args(upstream: &str, extra: &[&str]) -> CheckArgs {
     match parse(&[&["check", "--upstream", upstream], extra].concat()) {
         Command::Check(a) => a,
         other => panic!("{other:?}"),
     }
-}
-
-/// Serves `router` on a free loopback port; returns its base URL. The server stops
-/// with the test's runtime.
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
 
 async fn emulator(extra: &[&str]) -> String {

@@ -3,45 +3,26 @@
 //! `/score` is forwarded, oversized bodies never leave, and the headers a client needs
 //! for retries and model errors come back.
 
+mod common;
+
+use common::{emulate_args, parse, spawn};
+
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
 use axum::routing::post;
 use axum::Router;
-use clap::Parser;
-use medinsight::cli::{Cli, Command, EmulateArgs, ProxyArgs};
+use medinsight::cli::{Command, ProxyArgs};
 use medinsight::proxy::ApiKey;
 use medinsight_core::endpoint::wire::{parse_response, ParseOptions, Row, ScoreRequest};
 
 const KEY: &str = "k3y-Th4t-Must-N0t-Leak";
-
-fn parse(argv: &[&str]) -> Command {
-    Cli::try_parse_from(["medinsight"].iter().chain(argv))
-        .unwrap()
-        .command
-}
-
-fn emulate_args(extra: &[&str]) -> EmulateArgs {
-    match parse(&[&["emulate"], extra].concat()) {
-        Command::Emulate(a) => a,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn proxy_args(upstream: &str, extra: &[&str]) -> ProxyArgs {
     match parse(&[&["proxy", "--upstream", upstream], extra].concat()) {
         Command::Proxy(a) => a,
         other => panic!("{other:?}"),
     }
-}
-
-/// Serves `router` on a free loopback port; returns its base URL. The server stops
-/// with the test's runtime.
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
 
 async fn emulator(extra: &[&str]) -> String {

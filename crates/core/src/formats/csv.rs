@@ -66,13 +66,7 @@ mod tests {
     use super::*;
 
     fn image(name: &str, label: &str, vector: Option<Vec<f32>>) -> SessionImage {
-        SessionImage {
-            name: name.into(),
-            path: format!("{label}/{name}"),
-            label: label.into(),
-            vector,
-            ..Default::default()
-        }
+        SessionImage::example(name, label, vector)
     }
 
     #[test]

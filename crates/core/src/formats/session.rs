@@ -206,19 +206,27 @@ pub fn import_vectors(npy: &[u8], tsv: &str) -> Result<Vec<SessionImage>, Import
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::npy::npy_f32;
-    use super::super::projector::projector_metadata;
-    use super::*;
-
-    fn image(name: &str, label: &str, vector: Option<Vec<f32>>) -> SessionImage {
-        SessionImage {
+impl SessionImage {
+    /// An image in folder `label` (tests of every format use it).
+    pub(crate) fn example(name: &str, label: &str, vector: Option<Vec<f32>>) -> Self {
+        Self {
             name: name.into(),
             path: format!("{label}/{name}"),
             label: label.into(),
             vector,
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::npy::npy_f32;
+    use super::super::projector::projector_metadata;
+    use super::*;
+
+    fn image(name: &str, label: &str, vector: Option<Vec<f32>>) -> SessionImage {
+        SessionImage::example(name, label, vector)
     }
 
     /// A unit-ish vector of the model's width whose first value is `first`.
