@@ -8,14 +8,29 @@
 //! window's worth of successes in a row, half as many on a 429 (or a 503, what a
 //! deployment that is scaling answers). Never above the user's cap.
 //!
-//! Halving alone wastes a quarter of a small deployment: at capacity K the window saws
-//! between K/2 and K+1, so on average a quarter of the endpoint stands idle (measured by
-//! the cli's `throughput` benchmark). But a 429 also proves that the requests still out
-//! were *accepted*: the endpoint holds that many. So the window never drops below the
+//! Halving alone wastes a good part of a small deployment: at capacity K the window saws
+//! between K/2 and K+1 (in the cli's `throughput` benchmark it keeps the emulator busy
+//! only 0.7–0.8 of the time at K = 6 and 12). But a 429 also proves that the requests still
+//! out were *accepted*: the endpoint holds that many. So the window never drops below the
 //! number of requests in flight when the 429 came back — it settles at the capacity and
 //! probes one above it now and then, costing one refused (and retried) request per probe.
-//! The controller is pure and synchronous; the app and the command line each drive it
-//! from their own async runtime.
+//!
+//! Probing after every window of successes refuses one request in K+1, and a refused
+//! batch waits out `Retry-After` (longer if refused again): the endpoint stays busy
+//! meanwhile, but the batches still waiting when the queue runs dry make the run's tail
+//! (1–3 s more on a 13 s run in the benchmark). So each probe refused in a row doubles the
+//! windows of successes the next one waits for, up to [`MAX_PATIENCE`]; a burst of
+//! refusals counts once, and a probe that holds for a whole window (the deployment scaled
+//! out) brings back one more per window.
+//!
+//! Until the endpoint first refuses, the window grows by one per answer (TCP's slow
+//! start: it doubles each round trip) rather than per window: starting at 2 against a
+//! deployment that holds 12, one more per window loses about one and a half round trips
+//! of the whole endpoint (11 % of a 13 s run in the benchmark); doubling reaches it in
+//! three. The first 429 ends it: from then on, one more per window as above.
+//!
+//! The controller is pure and synchronous: the app's run drives it from the browser's
+//! event loop, the benchmark from tokio.
 
 /// How an attempt ended, as far as the window is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +63,20 @@ pub struct Concurrency {
     in_flight: usize,
     /// Answers in a row since the window last changed.
     streak: usize,
+    /// Windows of answers in a row the next `+1` waits for: 1, doubled by each probe
+    /// refused in a row, up to [`MAX_PATIENCE`].
+    patience: usize,
+    /// Whether the window grew since the last 429/503, i.e. whether a 429 now refuses a
+    /// probe (rather than a request in the same burst of refusals).
+    grown: bool,
+    /// No 429/503 yet: grow by one per answer.
+    slow_start: bool,
     throttled: u64,
 }
+
+/// Most windows of answers the window waits for before probing one request above the
+/// capacity it found: at capacity K, one refused request per 16 × K answers at most.
+pub const MAX_PATIENCE: usize = 16;
 
 impl Concurrency {
     /// Starts at `start` requests, never above `cap` (both at least 1). Without
@@ -62,6 +89,9 @@ impl Concurrency {
             adaptive,
             in_flight: 0,
             streak: 0,
+            patience: 1,
+            grown: false,
+            slow_start: true,
             throttled: 0,
         }
     }
@@ -98,17 +128,35 @@ impl Concurrency {
             return;
         }
         match outcome {
+            Outcome::Answered if self.slow_start => {
+                self.limit = (self.limit + 1).min(self.cap);
+                self.streak = 0;
+                self.grown = true;
+            }
             Outcome::Answered => {
                 self.streak += 1;
-                if self.streak >= self.limit && self.limit < self.cap {
+                // A probe that held for a whole window: the endpoint grew (a deployment
+                // scaled out), so back to one more per window.
+                if self.grown && self.streak >= self.limit {
+                    self.patience = 1;
+                }
+                if self.streak >= self.limit * self.patience && self.limit < self.cap {
                     self.limit += 1;
                     self.streak = 0;
+                    self.grown = true;
                 }
             }
             Outcome::Throttled => {
+                self.slow_start = false;
                 // Half, but never below what the endpoint is demonstrably holding.
                 self.limit = (self.limit / 2).max(self.in_flight).clamp(1, self.cap);
                 self.streak = 0;
+                // The window grew since the last refusal, so this one refused a probe:
+                // probe half as often. More refusals in the same burst count once.
+                if self.grown {
+                    self.patience = (self.patience * 2).min(MAX_PATIENCE);
+                }
+                self.grown = false;
             }
             Outcome::Failed => {}
         }
@@ -149,10 +197,24 @@ mod tests {
     }
 
     #[test]
-    fn grows_by_one_per_window_of_successes_up_to_the_cap() {
-        let mut c = Concurrency::new(2, 5, true);
-        assert_eq!(simulate(&mut c, 100, 6), vec![3, 4, 5, 5, 5, 5]);
+    fn doubles_each_round_until_the_cap_while_nothing_is_refused() {
+        let mut c = Concurrency::new(2, 40, true);
+        assert_eq!(simulate(&mut c, 100, 6), vec![4, 8, 16, 32, 40, 40]);
         assert_eq!(c.throttled(), 0);
+    }
+
+    #[test]
+    fn after_the_first_refusal_grows_by_one_per_window_of_successes() {
+        let mut c = Concurrency::new(2, 40, true);
+        // 2 → 4 → 8: the endpoint holds 5, so 3 are refused in one burst; the window
+        // keeps the 5 it holds.
+        assert_eq!(simulate(&mut c, 5, 3), vec![4, 8, 5]);
+        let mut c = Concurrency::new(6, 40, true);
+        assert!(c.try_start());
+        c.finish(Outcome::Throttled);
+        assert_eq!(c.limit(), 3);
+        // Now one more per window of 3, then of 4, …
+        assert_eq!(simulate(&mut c, 100, 3), vec![4, 5, 6]);
     }
 
     #[test]
@@ -166,6 +228,48 @@ mod tests {
                 "capacity {capacity}: {tail:?}"
             );
         }
+    }
+
+    #[test]
+    fn probes_above_the_capacity_back_off_and_resume_when_it_grows() {
+        let mut c = Concurrency::new(2, 16, true);
+        let limits = simulate(&mut c, 6, 300);
+        assert!(limits[10..].iter().all(|&l| l == 6 || l == 7), "{limits:?}");
+        // One probe per window of answers would be refused every other round (~150
+        // times); backing off, about once per MAX_PATIENCE rounds.
+        assert!(c.throttled() <= 30, "{} refused", c.throttled());
+        // The deployment scales out: the next probe holds, and the window climbs again
+        // at one more per window.
+        let limits = simulate(&mut c, 10, MAX_PATIENCE + 20);
+        let settled = &limits[MAX_PATIENCE + 6..];
+        assert!(settled.iter().all(|&l| l == 10 || l == 11), "{limits:?}");
+    }
+
+    #[test]
+    fn a_burst_of_refusals_is_one_refused_probe() {
+        let answer = |c: &mut Concurrency| {
+            assert!(c.try_start());
+            c.finish(Outcome::Answered);
+            c.limit()
+        };
+        // Out of slow start: a first refusal leaves a window of 2.
+        let mut c = Concurrency::new(4, 16, true);
+        assert!(c.try_start());
+        c.finish(Outcome::Throttled);
+        assert_eq!([answer(&mut c), answer(&mut c)], [2, 3]);
+        // The probe at 3 and both others refused at once (a deployment going down).
+        for _ in 0..3 {
+            assert!(c.try_start());
+        }
+        for _ in 0..3 {
+            c.finish(Outcome::Throttled);
+        }
+        assert_eq!((c.limit(), c.throttled()), (1, 4));
+        // Patience 2 (not 8): two windows of answers before a probe; the probe holds for
+        // a window, so back to one window per step.
+        let limits: Vec<usize> = (0..6).map(|_| answer(&mut c)).collect();
+        assert_eq!(limits, [1, 2, 2, 3, 3, 3]);
+        assert_eq!(answer(&mut c), 4);
     }
 
     #[test]
