@@ -1,5 +1,5 @@
 //! How well the app's request scheduling uses an endpoint: a native replica of a run
-//! (`src/run.rs`: lanes pull batches from a queue, take a place at a gate driven by
+//! (`src/work/run.rs`: lanes pull batches from a queue, take a place at a gate driven by
 //! `core::concurrency` before each attempt, give it back with the attempt's outcome, sleep
 //! outside the gate on a retry as `core::retry` says) drives the emulator, started in
 //! this process on 127.0.0.1:0 with `--max-in-flight K --latency-ms 300`, for K = 2, 6
@@ -20,11 +20,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use medinsight::cli::{Cli, Command, EmulateArgs};
-use medinsight_core::concurrency::{Concurrency, Outcome};
+use medinsight_core::endpoint::concurrency::{Concurrency, Outcome};
+use medinsight_core::endpoint::retry::{decide, Attempt, Decision, RetryPolicy};
+use medinsight_core::endpoint::wire::{
+    failure_message, parse_response, ParseOptions, Row, ScoreRequest,
+};
 use medinsight_core::pipeline::encode::{self, PngCompression};
-use medinsight_core::retry::{decide, Attempt, Decision, RetryPolicy};
 use medinsight_core::settings::RunOptions;
-use medinsight_core::wire::{failure_message, parse_response, ParseOptions, Row, ScoreRequest};
 use tokio::sync::Notify;
 
 /// The emulator's latency per request, and so the capacity's time unit.
@@ -263,7 +265,7 @@ async fn send(
     gate: &Gate,
     batch: &Batch,
     counters: &Counters,
-) -> Option<medinsight_core::wire::ScoreResponse> {
+) -> Option<medinsight_core::endpoint::wire::ScoreResponse> {
     let policy = RetryPolicy::default();
     let mut attempt = 0;
     loop {
