@@ -64,6 +64,24 @@ impl Cell {
         }
     }
 
+    /// Whether the item still wants what this cell carries: it is still in the session,
+    /// and what it would send now is what the cell holds (an image re-windowed or a
+    /// label edited since the run planned it waits for the next run).
+    fn is_current(&self, session: Session) -> bool {
+        match self.target {
+            // Membership first: a removed item's signals are gone.
+            Target::Image(i) => {
+                session.image(i.id).is_some()
+                    && !i.stage.get_untracked().is_pending_preparation()
+                    && i.prepared
+                        .with_untracked(|p| p.as_ref().map(|p| p.fingerprint))
+                        == Some(self.key)
+            }
+            Target::Label(l) => l.text.try_with_untracked(|t| LabelItem::key(t)) == Some(self.key),
+            Target::Query => true,
+        }
+    }
+
     /// Bytes the cell adds to a request body.
     fn bytes(&self) -> usize {
         match &self.payload {
@@ -82,9 +100,15 @@ enum BatchOutcome {
 /// The door to the endpoint: a lane waits here until the window has a place for one
 /// more request, and gives the place back (with how the attempt ended, which moves the
 /// window) when the answer is in. Retry waits happen outside, holding no place.
+///
+/// Places are handed over in order: a lane that finds others waiting queues behind
+/// them, and a freed place goes to the first in line — a batch coming back from a retry
+/// wait first of all. Otherwise the lane that just answered would take its own place
+/// back at once, and a retried batch could wait for the end of the run (or run out of
+/// retries as the probe above capacity).
 struct Gate {
     window: RefCell<Concurrency>,
-    waiting: RefCell<Vec<oneshot::Sender<()>>>,
+    waiting: RefCell<VecDeque<oneshot::Sender<()>>>,
     /// The run's gate shows its window in the progress line; a one-off query's does not.
     shown: bool,
 }
@@ -93,29 +117,47 @@ impl Gate {
     fn new(window: Concurrency, shown: bool) -> Rc<Self> {
         Rc::new(Self {
             window: RefCell::new(window),
-            waiting: RefCell::new(Vec::new()),
+            waiting: RefCell::new(VecDeque::new()),
             shown,
         })
     }
 
-    async fn enter(&self, session: Session) {
-        loop {
-            if self.window.borrow_mut().try_start() {
-                self.show(session);
-                return;
-            }
+    /// Waits for a place; `retrying` goes to the front of the line.
+    async fn enter(&self, session: Session, retrying: bool) {
+        let free = self.waiting.borrow().is_empty() && self.window.borrow_mut().try_start();
+        if !free {
             let (tx, rx) = oneshot::channel();
-            self.waiting.borrow_mut().push(tx);
-            // A leave wakes every waiter; they race for the free places.
+            if retrying {
+                self.waiting.borrow_mut().push_front(tx);
+            } else {
+                self.waiting.borrow_mut().push_back(tx);
+            }
+            // The place is taken for us before we are woken (see `hand_over`).
             let _ = rx.await;
         }
+        self.show(session);
     }
 
     fn leave(&self, session: Session, outcome: Outcome) {
         self.window.borrow_mut().finish(outcome);
+        self.hand_over();
         self.show(session);
-        for waiter in self.waiting.borrow_mut().drain(..) {
-            let _ = waiter.send(());
+    }
+
+    /// Gives free places to the first in line, taking each place on their behalf.
+    fn hand_over(&self) {
+        loop {
+            let Some(next) = self.waiting.borrow_mut().pop_front() else {
+                return;
+            };
+            if !self.window.borrow_mut().try_start() {
+                self.waiting.borrow_mut().push_front(next);
+                return;
+            }
+            if next.send(()).is_err() {
+                // Nobody listens any more: the place goes back, to the next in line.
+                self.window.borrow_mut().finish(Outcome::Failed);
+            }
         }
     }
 
@@ -189,7 +231,7 @@ pub async fn run(session: Session) {
         let gate = gate.clone();
         async move {
             loop {
-                gate.enter(session).await;
+                gate.enter(session, false).await;
                 let batch = if session.cancel.get_untracked() {
                     None
                 } else {
@@ -199,6 +241,16 @@ pub async fn run(session: Session) {
                     gate.leave(session, Outcome::Failed);
                     return;
                 };
+                // What changed while the batch waited in the queue is not sent.
+                let (batch, stale): (Vec<Cell>, Vec<Cell>) =
+                    batch.into_iter().partition(|c| c.is_current(session));
+                if !stale.is_empty() {
+                    session.progress.update(|p| p.total -= stale.len());
+                }
+                if batch.is_empty() {
+                    gate.leave(session, Outcome::Failed);
+                    continue;
+                }
                 for c in &batch {
                     if let Target::Image(i) = c.target {
                         i.stage.set(Stage::Sending);
@@ -357,7 +409,7 @@ async fn send(
                     }
                     TimeoutFuture::new(50).await;
                 }
-                gate.enter(session).await;
+                gate.enter(session, true).await;
             }
             Decision::Stop(Failure::Exhausted { attempts, .. }) => {
                 return BatchOutcome::Failed(Failure::Exhausted {
@@ -373,10 +425,11 @@ async fn send(
 /// Puts a batch's outcome on its images and labels.
 fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
     // While a request was out, an image may have been removed (its answer must not
-    // bring it back) or re-queued with other options (its stage is no longer `Sending`
-    // and its new preparation decides): only images still waiting for this answer move.
-    let waiting =
-        |i: &ImageItem| session.image(i.id).is_some() && i.stage.get_untracked() == Stage::Sending;
+    // bring it back), re-queued or re-prepared with other options (its new pixels
+    // decide): only images still waiting for this very answer move.
+    let waiting = |cell: &Cell, i: &ImageItem| {
+        cell.is_current(session) && i.stage.get_untracked() == Stage::Sending
+    };
     match outcome {
         BatchOutcome::Done(response) => {
             if let Some(s) = response.scaling_factor {
@@ -396,7 +449,7 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                     key: cell.key,
                 });
                 match cell.target {
-                    Target::Image(i) if waiting(&i) => {
+                    Target::Image(i) if waiting(&cell, &i) => {
                         // `persist::sync` saves it at once: a closed tab loses no
                         // finished vector.
                         i.embedding.set(embedded);
@@ -413,7 +466,7 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
             let n = batch.len();
             for cell in batch {
                 match cell.target {
-                    Target::Image(i) if waiting(&i) => {
+                    Target::Image(i) if waiting(&cell, &i) => {
                         i.stage.set(Stage::Failed(message.clone()));
                     }
                     Target::Label(l) => l.error.set(Some(message.clone())),
@@ -434,7 +487,7 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
         BatchOutcome::Cancelled => {
             for cell in batch {
                 if let Target::Image(i) = cell.target {
-                    if waiting(&i) {
+                    if waiting(&cell, &i) {
                         i.stage.set(Stage::Ready);
                     }
                 }
@@ -453,7 +506,7 @@ pub async fn embed_text(session: Session, text: String) -> Result<Vec<f32>, Stri
     };
     // A query of its own: one request, outside any run's window.
     let gate = Gate::new(Concurrency::new(1, 1, false), false);
-    gate.enter(session).await;
+    gate.enter(session, false).await;
     match send(session, &settings, &gate, std::slice::from_ref(&cell)).await {
         BatchOutcome::Done(response) => {
             if let Some(s) = response.scaling_factor {
