@@ -147,13 +147,15 @@ impl Concurrency {
                 }
             }
             Outcome::Throttled => {
-                self.slow_start = false;
                 // Half, but never below what the endpoint is demonstrably holding.
                 self.limit = (self.limit / 2).max(self.in_flight).clamp(1, self.cap);
                 self.streak = 0;
                 // The window grew since the last refusal, so this one refused a probe:
-                // probe half as often. More refusals in the same burst count once.
-                if self.grown {
+                // probe half as often. More refusals in the same burst count once, and
+                // the refusal that ends slow start found the capacity, not a probe.
+                let probe_refused = self.grown && !self.slow_start;
+                self.slow_start = false;
+                if probe_refused {
                     self.patience = (self.patience * 2).min(MAX_PATIENCE);
                 }
                 self.grown = false;
@@ -207,8 +209,10 @@ mod tests {
     fn after_the_first_refusal_grows_by_one_per_window_of_successes() {
         let mut c = Concurrency::new(2, 40, true);
         // 2 → 4 → 8: the endpoint holds 5, so 3 are refused in one burst; the window
-        // keeps the 5 it holds.
-        assert_eq!(simulate(&mut c, 5, 3), vec![4, 8, 5]);
+        // keeps the 5 it holds, and that round's 5 answers (one window) add one.
+        assert_eq!(simulate(&mut c, 5, 3), vec![4, 8, 6]);
+        // The refusal that ended slow start was no refused probe: one more per window.
+        assert_eq!(simulate(&mut c, 100, 2), vec![7, 8]);
         let mut c = Concurrency::new(6, 40, true);
         assert!(c.try_start());
         c.finish(Outcome::Throttled);
