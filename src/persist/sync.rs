@@ -10,7 +10,7 @@
 //! happened (IndexedDB runs transactions in the order they are created); a failure is
 //! shown, not swallowed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -25,20 +25,18 @@ use crate::state::{Embedded, ImageItem, LabelItem, Origin, Session, Stage};
 use crate::worker::protocol::PreparedImage;
 
 impl Session {
-    /// Saves the session as it changes, from now on. Called once, after [`restore`]:
-    /// restored images are saved again only when they change.
+    /// Saves the session as it changes, from now on. Called once, after [`restore`],
+    /// with the ids it restored: those are saved again only when they change (anything
+    /// added meanwhile is saved at once).
     ///
     /// [`restore`]: Session::restore
-    pub fn follow(&self) {
+    pub fn follow(&self, restored: HashSet<u64>) {
         let session = *self;
         // Watchers live under the caller's owner, not under the effect that makes them
         // (an effect's children are dropped each time it runs again).
         let Some(parent) = Owner::current() else {
             return;
         };
-        let restored: std::collections::HashSet<u64> = self
-            .images
-            .with_untracked(|v| v.iter().map(|i| i.id).collect());
         let watchers = StoredValue::new_local(HashMap::<u64, Owner>::new());
         Effect::new(move |_| {
             let ids: Vec<(u64, ImageItem)> = session
@@ -84,14 +82,20 @@ impl Session {
     fn watch(&self, item: ImageItem, quiet: bool) {
         let session = *self;
         Effect::new(move |saved_pixels: Option<Option<u64>>| {
-            // What a record holds: reading it subscribes the effect to it.
-            let (stage, label, options, embedding) = (
-                item.stage.get(),
-                item.label.get(),
-                item.options.get(),
-                item.embedding.get(),
-            );
-            let prepared = item.prepared.get();
+            // What a record holds: reading it subscribes the effect to it. An image
+            // removed before this watcher is dropped has nothing left to save.
+            let read = || {
+                Some((
+                    item.stage.try_get()?,
+                    item.label.try_get()?,
+                    item.options.try_get()?,
+                    item.embedding.try_get()?,
+                    item.prepared.try_get()?,
+                ))
+            };
+            let Some((stage, label, options, embedding, prepared)) = read() else {
+                return saved_pixels.flatten();
+            };
             let pixels = prepared.as_ref().map(|p| p.fingerprint);
             let first = saved_pixels.is_none();
             if first && quiet {
@@ -180,13 +184,14 @@ impl Session {
     /// Opens the saved session and puts it back on screen: finished vectors as they
     /// were, prepared images ready to send, images whose originals were never prepared
     /// marked failed (originals are not kept).
-    pub async fn restore(&self) {
+    pub async fn restore(&self) -> HashSet<u64> {
+        let mut restored = HashSet::new();
         let store = match Store::open().await {
             Ok(s) => Rc::new(s),
             Err(e) => {
                 self.storage_error
                     .set(Some(format!("The session will not survive a reload: {e}")));
-                return;
+                return restored;
             }
         };
         match store.load().await {
@@ -202,6 +207,7 @@ impl Session {
                     self.next_id.set_value(max_id + 1);
                 }
                 let items: Vec<ImageItem> = saved.images.into_iter().map(restored_item).collect();
+                restored.extend(items.iter().map(|i| i.id));
                 self.images.update(|v| v.prepend(items));
                 for l in saved.labels.labels {
                     let embedding = match (l.vector, l.key.and_then(|k| k.parse().ok())) {
@@ -223,6 +229,7 @@ impl Session {
                 .set(Some(format!("The saved session could not be read: {e}"))),
         }
         self.store.set_value(Some(store));
+        restored
     }
 
     /// Everything gone: on screen and in the browser's storage.

@@ -48,6 +48,15 @@ pub struct Session {
     pub(crate) next_id: StoredValue<u64>,
 }
 
+/// The first id this page gives: the clock in microseconds (exact in the f64 that
+/// IndexedDB keys are). Above every id a saved session holds, so an image imported or
+/// dropped while the saved one is still being read cannot take one of its ids.
+fn first_id() -> u64 {
+    crate::platform::clock::unix_ms()
+        .saturating_mul(1000)
+        .max(1)
+}
+
 impl Session {
     /// A session whose settings are `settings` (remembered by the caller).
     pub fn new(settings: RwSignal<Settings>) -> Self {
@@ -64,7 +73,7 @@ impl Session {
             storage_error: RwSignal::new(None),
             settings,
             files: StoredValue::new_local(HashMap::new()),
-            next_id: StoredValue::new(1),
+            next_id: StoredValue::new(first_id()),
         }
     }
 
@@ -107,8 +116,9 @@ impl Session {
         self.images.with_untracked(|v| v.get(id))
     }
 
-    /// Removes an image from the screen and the browser's storage. Work still under
-    /// way for it (a preparation, a request) finds it gone and drops its result.
+    /// Removes an image (from storage too: `persist::sync` follows the collection).
+    /// Work still under way for it (a preparation, a request) finds it gone and drops
+    /// its result.
     pub fn remove_image(&self, id: u64) {
         if self.selected.get_untracked() == Some(id) {
             self.selected.set(None);
@@ -119,20 +129,13 @@ impl Session {
         self.files.update_value(|f| {
             f.remove(&id);
         });
-        self.persist(move |store| async move { store.delete_image(id).await });
     }
 
     /// Removes every image.
     pub fn clear_images(&self) {
-        let ids: Vec<u64> = self
-            .images
-            .with_untracked(|v| v.iter().map(|i| i.id).collect());
         self.selected.set(None);
         self.images.update(|v| v.retain(|_| false));
         self.files.update_value(HashMap::clear);
-        for id in ids {
-            self.persist(move |store| async move { store.delete_image(id).await });
-        }
     }
 
     pub fn add_label(&self, text: String) {

@@ -122,9 +122,9 @@ pub fn App() -> impl IntoView {
     // (so an early edit cannot overwrite what is being read).
     let owner = Owner::current();
     leptos::task::spawn_local(async move {
-        session.restore().await;
+        let restored_ids = session.restore().await;
         if let Some(owner) = &owner {
-            owner.with(|| session.follow());
+            owner.with(|| session.follow(restored_ids));
         }
         restored.set(true);
         let early = waiting.try_update_value(std::mem::take).unwrap_or_default();
