@@ -129,7 +129,7 @@ pub fn ClassifierView(#[prop(into)] images: Signal<Images>, analyst: Analyst) ->
                         <thead><tr><th>"Image"</th><th>"Logistic"</th><th>"p"</th><th>"kNN"</th></tr></thead>
                         <tbody>
                             {r.predictions.into_iter().map(|(id, label, p, knn)| {
-                                let name = images.with_untracked(|v| v.iter().find(|i| i.id == id).map(|i| i.name.get_value())).unwrap_or_default();
+                                let name = images.with_untracked(|v| v.get(id).map(|i| i.name.get_value())).unwrap_or_default();
                                 view! { <tr><td>{name}</td><td>{label}</td><td>{format!("{p:.3}")}</td><td>{knn}</td></tr> }
                             }).collect_view()}
                         </tbody>

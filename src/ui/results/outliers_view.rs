@@ -127,7 +127,7 @@ pub fn OutliersView(
                         </label>
                         <p class="muted">{format!("Scored {} images in {:.0} ms (in a worker).", ranked.len(), millis)}</p>
                         <ol class="chips outlier-ranking">
-                            {ranked.into_iter().filter_map(|(id, s)| images.with_untracked(|v| v.iter().find(|i| i.id == id).copied()).map(|item| view! {
+                            {ranked.into_iter().filter_map(|(id, s)| images.with_untracked(|v| v.get(id)).map(|item| view! {
                                 <ImageChip item=item figure=format!("{s:.3}") selected=selected />
                             })).collect_view()}
                         </ol>

@@ -88,7 +88,7 @@ pub fn PcaMap(
     let labels = Memo::new(move |_| images.with(|v| distinct_labels(v)));
     let colour_of = move |id: u64| -> [u8; 3] {
         let label = images
-            .with(|v| v.iter().find(|i| i.id == id).map(|i| i.label.get()))
+            .with(|v| v.get(id).map(|i| i.label.get()))
             .unwrap_or_default();
         labels
             .with(|l| l.iter().position(|x| *x == label))
@@ -175,7 +175,7 @@ pub fn PcaMap(
                 ></canvas>
                 {move || thumbs.get().then(placed).flatten().filter(|p| p.item_ids.len() <= MAX_THUMBS).map(|p| {
                     p.item_ids.iter().zip(&p.xy).filter_map(|(&id, &(x, y))| {
-                        let item = images.with(|v| v.iter().find(|i| i.id == id).copied())?;
+                        let item = images.with(|v| v.get(id))?;
                         let url = item.preview_url.get()?;
                         Some(view! {
                             <img class="map-thumb" class:selected=move || selected.get() == Some(id) src=url alt=""
@@ -187,7 +187,7 @@ pub fn PcaMap(
                 {move || hover.get().and_then(|i| placed().map(|p| (i, p))).and_then(|(i, p)| {
                     // The hover index may be from the previous map.
                     let id = *p.item_ids.get(i)?;
-                    let item = images.with(|v| v.iter().find(|x| x.id == id).copied())?;
+                    let item = images.with(|v| v.get(id))?;
                     let (x, y) = *p.xy.get(i)?;
                     Some(view! {
                         <div class="map-tip" style=format!("left: {:.2}%; top: {:.2}%", x / W * 100.0, y / H * 100.0)>
