@@ -26,7 +26,7 @@ use medinsight_core::endpoint::wire::{
 use medinsight_core::pipeline::encode::{self, EncodeError, PngCompression};
 use medinsight_core::text::clip::ClipText;
 use medinsight_core::{error_chain, EMBEDDING_DIM};
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
 use serde_json::Value;
 
@@ -274,6 +274,27 @@ pub struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
+}
+
+impl Answer {
+    /// The answer with every occurrence of `key` replaced, in the body and the header
+    /// values, before anything is cut short for the report (a cut through an echoed key
+    /// would otherwise leave its start behind).
+    pub fn without(mut self, key: Option<&str>) -> Self {
+        let Some(key) = key.filter(|k| !k.is_empty()) else {
+            return self;
+        };
+        self.body = self.body.replace(key, "<redacted>");
+        for value in self.headers.values_mut() {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            if text.contains(key) {
+                if let Ok(clean) = HeaderValue::from_str(&text.replace(key, "<redacted>")) {
+                    *value = clean;
+                }
+            }
+        }
+        self
+    }
 }
 
 /// The response's layout, read from the raw JSON.
@@ -1141,7 +1162,7 @@ pub async fn run(
         let sent = send(&client, &url, key, args.deployment.as_deref(), probe.body()).await;
         let latency = started.elapsed();
         let report = match sent {
-            Ok(answer) => analyze(probe, latency, Ok(&answer)),
+            Ok(answer) => analyze(probe, latency, Ok(&answer.without(key))),
             // Nothing more can be learnt from a host that does not take connections.
             Err(e) if e.is_connect() => {
                 return Err(CheckError::Unreachable {
@@ -1226,7 +1247,6 @@ fn cause(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     fn clip() -> ClipText {
         ClipText::new()
@@ -1393,6 +1413,31 @@ mod tests {
         let v = verdict(&[r]);
         assert_eq!(v.get('b').unwrap().finding, Finding::DoesNotHold);
         assert_eq!(v.get('f').unwrap().finding, Finding::Holds);
+    }
+
+    #[test]
+    fn an_echoed_key_is_gone_before_anything_is_cut_short() {
+        let key = "k".repeat(20) + "-secret";
+        // The key straddles the 200-character cut of a message.
+        let body = format!("{}{key}", "x".repeat(190));
+        let mut echoed = answer(500, &body);
+        echoed.headers.insert(
+            "ms-azureml-model-error-reason",
+            HeaderValue::from_str(&format!("bad key {key}")).unwrap(),
+        );
+        let clean = echoed.without(Some(&key));
+        assert!(!clean.body.contains("kkkk") && clean.body.ends_with("<redacted>"));
+        let reason = clean.headers["ms-azureml-model-error-reason"]
+            .to_str()
+            .unwrap();
+        assert_eq!(reason, "bad key <redacted>");
+        let all = probes(&clip()).unwrap();
+        let report = analyze(
+            &probe(ProbeKind::TextOnly, &all),
+            Duration::ZERO,
+            Ok(&clean),
+        );
+        assert!(!format!("{report:?}").contains("kkkkk"), "{report:?}");
     }
 
     #[test]
