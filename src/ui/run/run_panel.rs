@@ -54,10 +54,14 @@ pub fn RunPanel(
                 data-window=move || progress.with(|p| p.window)
                 data-running=move || running().to_string()
             >
-                {move || progress.with(|p| format!(
-                    "{} / {} embedded · {} failed · {} in flight (window {}) · {} requests · {} retries ({} throttled) · {:.1} s",
-                    p.embedded, p.total, p.failed, p.in_flight, p.window, p.requests, p.retries, p.throttled, elapsed()
-                ))}
+                {move || progress.with(|p| {
+                    // The window exists once a run has started.
+                    let window = if p.window > 0 { format!(" (window {})", p.window) } else { String::new() };
+                    format!(
+                        "{} / {} embedded · {} failed · {} in flight{window} · {} requests · {} retries ({} throttled) · {:.1} s",
+                        p.embedded, p.total, p.failed, p.in_flight, p.requests, p.retries, p.throttled, elapsed()
+                    )
+                })}
             </p>
             {move || progress.with(|p| p.note.clone()).map(|n| view! { <p class="run-note">{n}</p> })}
             {move || progress.with(|p| p.fatal.clone()).map(|f| view! { <p class="error run-fatal" role="alert">{f}</p> })}
