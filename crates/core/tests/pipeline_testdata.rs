@@ -4,6 +4,8 @@
 //! the same pixels; the MONOCHROME1 CR comes out with bone bright; broken files fail
 //! with typed errors, never a panic.
 
+mod common;
+
 use std::path::PathBuf;
 
 use medinsight_core::pipeline::decode::{decode, DecodeError, FrameChoice, Samples};
@@ -363,34 +365,13 @@ fn rle_segment_that_unpacks_short_is_an_error_not_a_panic() {
 
 #[test]
 fn multi_frame_dicom_uses_the_chosen_frame() {
-    use dicom_core::{DataElement, PrimitiveValue, VR};
-    use dicom_dictionary_std::tags;
-
     // MR_small made into 3 frames: frame k holds the original values + 1000·k.
     let bytes = read("dicom/MR_small.dcm");
-    let mut obj = dicom_object::OpenFileOptions::new()
-        .from_reader(&bytes[128..])
-        .unwrap();
-    let original: Vec<u16> = obj
-        .element(tags::PIXEL_DATA)
-        .unwrap()
-        .to_multi_int::<u16>()
-        .unwrap();
-    let frames: Vec<u16> = (0..3u16)
-        .flat_map(|k| original.iter().map(move |v| v + 1000 * k))
-        .collect();
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(frames.into()),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("3"),
-    ));
-    let mut multi = Vec::new();
-    obj.write_all(&mut multi).unwrap();
+    let multi = common::multi_frame(&bytes, |original, _| {
+        (0..3u16)
+            .map(|k| original.iter().map(|v| v + 1000 * k).collect())
+            .collect()
+    });
 
     let single = f32s(&decode(&bytes, FrameChoice::First).unwrap().samples);
     for (choice, k) in [

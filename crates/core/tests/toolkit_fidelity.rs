@@ -8,6 +8,8 @@
 //! the one scripts/bootstrap set up (`MEDINSIGHT_PYTHON`, else `python3`) with the
 //! pinned pydicom and Pillow of requirements-test.txt; without them this test fails.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -283,43 +285,13 @@ fn default_rendering_matches_the_toolkit_for_every_shared_dicom() {
 /// `MR_small` made into a 3-frame DICOM whose frames render differently even after
 /// percentile normalisation: frame 0 as is, frame 1 upside down, frame 2 rotated 180°.
 fn three_frame_mr() -> Vec<u8> {
-    use dicom_core::{DataElement, PrimitiveValue, VR};
-    use dicom_dictionary_std::tags;
-
     let bytes = std::fs::read(dicom_dir().join("MR_small.dcm")).unwrap();
-    let mut obj = dicom_object::OpenFileOptions::new()
-        .from_reader(&bytes[128..])
-        .unwrap();
-    let columns = usize::from(obj.element(tags::COLUMNS).unwrap().to_int::<u16>().unwrap());
     // 16-bit samples as stored; flipping moves them whole, never changes their bits.
-    let original: Vec<u16> = obj
-        .element(tags::PIXEL_DATA)
-        .unwrap()
-        .to_bytes()
-        .unwrap()
-        .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    let upside_down: Vec<u16> = original.chunks(columns).rev().flatten().copied().collect();
-    let rotated: Vec<u16> = original.iter().rev().copied().collect();
-    let frames: Vec<u16> = [original, upside_down, rotated].concat();
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(frames.into()),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("3"),
-    ));
-    let mut multi = Vec::new();
-    obj.write_all(&mut multi).unwrap();
-    if multi.starts_with(b"DICM") {
-        // pydicom wants the 128-byte preamble.
-        multi.splice(0..0, [0u8; 128]);
-    }
-    multi
+    common::multi_frame(&bytes, |original, columns| {
+        let upside_down = original.chunks(columns).rev().flatten().copied().collect();
+        let rotated = original.iter().rev().copied().collect();
+        vec![original.to_vec(), upside_down, rotated]
+    })
 }
 
 #[test]
