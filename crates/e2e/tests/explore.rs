@@ -173,6 +173,11 @@ async fn the_npy_export_loads_in_numpy_and_exports_import_back() -> Result<()> {
         .await?;
         let status: String = b.js("return document.querySelector('.export-status').textContent").await?;
         ensure!(status.contains("Imported 3 images"), "import status: {status}");
+        // Imported images have no pixels: their cards say so (the 3 loaded ones show theirs).
+        let vector_only: usize = b
+            .js("return document.querySelectorAll('.image-card .vector-only').length")
+            .await?;
+        ensure!(vector_only == 6, "{vector_only} vector-only cards, expected 6");
         // Imported vectors are the exported ones: each name's twin reads 1.000.
         b.click("button[data-tab='Similarity']").await?;
         let (values, names): (String, String) = b

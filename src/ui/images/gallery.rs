@@ -1,6 +1,7 @@
 //! The loaded images as thumbnails, each with its state (queued, preparing, ready,
 //! sending, embedded, failed and why) and its ground-truth label, editable in place.
-//! Selecting a thumbnail opens "what the model sees" below.
+//! Selecting a thumbnail opens "what the model sees" below. An image imported as a
+//! vector (no pixels in this session) shows as a "vector only" card.
 
 use leptos::prelude::*;
 
@@ -73,6 +74,11 @@ fn ImageCard(
             >
                 {move || match item.preview_url.get() {
                     Some(url) => view! { <img src=url alt="" width="96" height="96" /> }.into_any(),
+                    // Imported as a vector: there are no pixels to show, say so rather
+                    // than show a black square.
+                    None if item.prepared.with(Option::is_none) && item.stage.get() == Stage::Embedded => {
+                        view! { <span class="thumb-placeholder vector-only">"vector only"</span> }.into_any()
+                    }
                     None => view! { <span class="thumb-placeholder" aria-hidden="true"></span> }.into_any(),
                 }}
                 <span class="image-name">{name.clone()}</span>
