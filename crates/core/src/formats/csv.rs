@@ -2,17 +2,27 @@
 //! every CSV the app writes follows.
 //!
 //! Quoting follows RFC 4180 (a field with a comma, quote or line break is quoted, its
-//! quotes doubled); floats are written in their shortest exact form, so that reading
+//! quotes doubled), and a text a spreadsheet would run as a formula is made text first;
+//! floats are written in their shortest exact form, so that reading
 //! the text back gives the very same f32.
 
 use super::session::{SessionImage, SessionLabel};
 
-/// Quotes a CSV field when it needs it.
+/// A text as a CSV field: neutralised if a spreadsheet would run it, quoted when it
+/// needs it.
 pub fn csv_field(text: &str) -> String {
+    // A name or label starting with `=`, `+`, `-`, `@`, a tab or a carriage return is a
+    // formula to a spreadsheet (CSV injection): as OWASP advises, a leading `'` makes it
+    // text. File names and folder labels come from wherever the user's files came from.
+    let text: std::borrow::Cow<'_, str> = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_string()
+        text.into_owned()
     }
 }
 
@@ -99,5 +109,20 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_field("cr\r"), "\"cr\r\"");
+    }
+
+    #[test]
+    fn csv_fields_that_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\tcmd"), "'\tcmd");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
+        // Elsewhere in a field these characters are harmless.
+        assert_eq!(csv_field("a-b=c@d.png"), "a-b=c@d.png");
     }
 }

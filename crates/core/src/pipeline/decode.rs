@@ -181,6 +181,18 @@ fn format_name(format: ImageFormat) -> String {
     format!("{format:?}").to_uppercase()
 }
 
+/// Width, height and channels from a raster file's header, read without limits and
+/// without decoding a pixel: only for the message of a refusal.
+fn header_size(bytes: &[u8], format: ImageFormat) -> Option<(u64, u64, u64)> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    reader.no_limits();
+    let decoder = reader.into_decoder().ok()?;
+    let (width, height) = decoder.dimensions();
+    let channels = decoder.color_type().channel_count();
+    Some((width.into(), height.into(), channels.into()))
+}
+
 fn decode_raster(bytes: &[u8], format: ImageFormat) -> Result<Source, DecodeError> {
     let name = format_name(format);
     let raster_error = |e: ImageError| match e {
@@ -201,11 +213,20 @@ fn decode_raster(bytes: &[u8], format: ImageFormat) -> Result<Source, DecodeErro
     limits.max_alloc = Some(MAX_SAMPLES * 4);
     reader.limits(limits);
     let decoder = reader.into_decoder().map_err(|e| match e {
-        ImageError::Limits(_) => DecodeError::TooLarge {
-            width: 0,
-            height: 0,
-            channels: 0,
-        },
+        // The decoder refused before telling its size: read the header alone (no pixel
+        // memory) so the message gives the real dimensions.
+        ImageError::Limits(_) => header_size(bytes, format).map_or(
+            DecodeError::TooLarge {
+                width: 0,
+                height: 0,
+                channels: 0,
+            },
+            |(width, height, channels)| DecodeError::TooLarge {
+                width,
+                height,
+                channels,
+            },
+        ),
         other => raster_error(other),
     })?;
     let (width, height) = decoder.dimensions();
@@ -560,9 +581,18 @@ mod tests {
         let crc = crc32fast::hash(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         assert!(png.len() < 100);
-        assert!(matches!(
-            decode(&png, FrameChoice::default()),
-            Err(DecodeError::TooLarge { .. })
-        ));
+        let err = decode(&png, FrameChoice::default()).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::TooLarge {
+                width: 100_000,
+                height: 100_000,
+                channels: 1
+            },
+            "the message gives the real dimensions"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("the image is 100000×100000 pixels with 1 channel(s)"));
     }
 }
