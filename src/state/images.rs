@@ -65,9 +65,7 @@ impl ImageItem {
         prepared: Option<Arc<PreparedImage>>,
         embedding: Option<Embedded>,
     ) -> Self {
-        let preview_url = prepared
-            .as_ref()
-            .and_then(|p| crate::platform::blobs::object_url(&p.png, "image/png").ok());
+        let preview_url = prepared.as_deref().and_then(thumbnail_url);
         Self {
             id,
             name: StoredValue::new(origin.name),
@@ -79,6 +77,24 @@ impl ImageItem {
             preview_url: RwSignal::new(preview_url),
             embedding: RwSignal::new(embedding),
         }
+    }
+
+    /// A preparation's result: the new pixels and their thumbnail (the old one
+    /// released), and the stage they put the image in — embedded if the vector it has
+    /// is of these very pixels, else ready to send.
+    pub fn set_prepared(&self, prepared: PreparedImage) {
+        if let Some(old) = self.preview_url.get_untracked() {
+            crate::platform::blobs::revoke_url(&old);
+        }
+        self.preview_url.set(thumbnail_url(&prepared));
+        let embedded = self.embedding.with_untracked(|e| e.as_ref().map(|e| e.key))
+            == Some(prepared.fingerprint);
+        self.prepared.set(Some(Arc::new(prepared)));
+        self.stage.set(if embedded {
+            Stage::Embedded
+        } else {
+            Stage::Ready
+        });
     }
 
     /// Releases the thumbnail URL and the item's signals. The item must not be read
@@ -106,6 +122,11 @@ impl ImageItem {
             None => (self.stage.get() == Stage::Embedded).then_some(e.vector),
         }
     }
+}
+
+/// A `blob:` URL showing the prepared PNG (released with its item, or when replaced).
+fn thumbnail_url(prepared: &PreparedImage) -> Option<String> {
+    crate::platform::blobs::object_url(&prepared.png, "image/png").ok()
 }
 
 /// The session's images in gallery order, with O(1) lookup by id.

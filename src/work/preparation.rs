@@ -4,7 +4,6 @@
 //! thumbnails fill in from the top.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -84,21 +83,7 @@ impl Preparer {
                 continue;
             }
             match result {
-                Ok(prepared) => {
-                    let url = crate::platform::blobs::object_url(&prepared.png, "image/png").ok();
-                    if let Some(old) = item.preview_url.get_untracked() {
-                        crate::platform::blobs::revoke_url(&old);
-                    }
-                    item.preview_url.set(url);
-                    let embedded = item.embedding.with_untracked(|e| e.as_ref().map(|e| e.key))
-                        == Some(prepared.fingerprint);
-                    item.prepared.set(Some(Arc::new(prepared)));
-                    item.stage.set(if embedded {
-                        Stage::Embedded
-                    } else {
-                        Stage::Ready
-                    });
-                }
+                Ok(prepared) => item.set_prepared(prepared),
                 Err(message) => {
                     item.prepared.set(None);
                     item.stage.set(Stage::Failed(message));
