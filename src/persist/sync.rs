@@ -239,6 +239,7 @@ impl Session {
         labels.into_iter().for_each(LabelItem::dispose);
         self.scaling_factor.set(None);
         self.marked.set(Vec::new());
+        self.outlier_scores.set(Default::default());
         self.persist(|store| async move { store.clear().await });
     }
 }

@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use medinsight_core::formats::session::{SessionFile, SessionImage, SessionLabel};
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
+use medinsight_core::view::selection::Selection;
 use web_sys::File;
 
 pub use images::{distinct_labels, embedded, Embedded, ImageItem, Images, Origin, Stage};
@@ -39,6 +40,12 @@ pub struct Session {
     pub emulator: RwSignal<bool>,
     /// Images the outlier view marks in the gallery.
     pub marked: RwSignal<Vec<u64>>,
+    /// Every embedded image's outlier score from the last scoring (the outlier view
+    /// sets it; the gallery sorts and filters by it).
+    pub outlier_scores: RwSignal<Arc<HashMap<u64, f32>>>,
+    /// The images picked for actions on many (gallery clicks, select all, the map's
+    /// lasso). `selected` is the one image the inspector shows.
+    pub selection: RwSignal<Selection>,
     /// The IndexedDB copy of the session, once opened and read back.
     pub(crate) store: StoredValue<Option<Rc<Store>>, LocalStorage>,
     /// The last storage failure, shown to the user.
@@ -69,6 +76,8 @@ impl Session {
             cancel: RwSignal::new(false),
             emulator: RwSignal::new(false),
             marked: RwSignal::new(Vec::new()),
+            outlier_scores: RwSignal::new(Arc::default()),
+            selection: RwSignal::new(Selection::default()),
             store: StoredValue::new_local(None),
             storage_error: RwSignal::new(None),
             settings,
@@ -126,6 +135,7 @@ impl Session {
         self.images.update(|v| {
             v.remove(id);
         });
+        self.selection.update(|s| s.retain(|x| x != id));
         self.files.update_value(|f| {
             f.remove(&id);
         });
@@ -134,6 +144,7 @@ impl Session {
     /// Removes every image.
     pub fn clear_images(&self) {
         self.selected.set(None);
+        self.selection.update(Selection::clear);
         self.images.update(|v| v.retain(|_| false));
         self.files.update_value(HashMap::clear);
     }

@@ -5,7 +5,8 @@
 //! the window of requests in flight), [`pipeline`] (any image or DICOM → the PNG the
 //! model wants), [`analysis`] (similarity, zero-shot, neighbours, PCA, classifier,
 //! pooling, on one normalised buffer), [`formats`] (files in and out: session, CSV,
-//! `.npy`, projector TSV), [`text`] (prompts and CLIP tokens), plus [`lifecycle`] (an
+//! `.npy`, projector TSV), [`text`] (prompts and CLIP tokens), [`view`] (the bookkeeping of long lists: the visible slice, the
+//! selection, the gallery's filter and order), plus [`lifecycle`] (an
 //! image's stages and what a reload makes of them), [`settings`] and [`colormap`].
 //!
 //! It compiles both natively (for the `medinsight` command line and fast `cargo test`)
@@ -20,6 +21,7 @@ pub mod lifecycle;
 pub mod pipeline;
 pub mod settings;
 pub mod text;
+pub mod view;
 
 /// Width of every MedImageInsight embedding, image or text.
 pub const EMBEDDING_DIM: usize = 1024;
