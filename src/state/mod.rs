@@ -10,8 +10,9 @@
 mod images;
 mod labels;
 mod run_state;
+mod verdicts;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use web_sys::File;
 pub use images::{distinct_labels, embedded, Embedded, ImageItem, Images, Origin, Stage};
 pub use labels::LabelItem;
 pub use run_state::Progress;
+pub use verdicts::Verdict;
 
 use crate::persist::store::Store;
 
@@ -139,6 +141,36 @@ impl Session {
         self.files.update_value(|f| {
             f.remove(&id);
         });
+    }
+
+    /// Removes many images at once (one pass over the collection, whatever their number).
+    pub fn remove_images(&self, ids: &HashSet<u64>) {
+        if ids.is_empty() {
+            return;
+        }
+        if self
+            .selected
+            .get_untracked()
+            .is_some_and(|id| ids.contains(&id))
+        {
+            self.selected.set(None);
+        }
+        self.images.update(|v| v.retain(|i| !ids.contains(&i.id)));
+        self.selection.update(|s| s.retain(|id| !ids.contains(&id)));
+        self.files
+            .update_value(|f| f.retain(|id, _| !ids.contains(id)));
+    }
+
+    /// Gives many images the same ground truth.
+    pub fn label_images(&self, ids: &HashSet<u64>, label: &str) {
+        let items: Vec<ImageItem> = self
+            .images
+            .with_untracked(|v| ids.iter().filter_map(|&id| v.get(id)).collect());
+        for item in items {
+            if item.label.get_untracked() != label {
+                item.label.set(label.to_string());
+            }
+        }
     }
 
     /// Removes every image.

@@ -13,7 +13,7 @@ use crate::persist::local::use_persisted;
 use crate::platform::files::{from_file_list, Incoming};
 use crate::state::Session;
 use crate::ui::images::gallery::Gallery;
-use crate::ui::images::image_inspector::ImageInspector;
+use crate::ui::images::image_inspector::{ApplyTo, ImageInspector};
 use crate::ui::images::image_loader::ImageLoader;
 use crate::ui::labels::label_editor::LabelEditor;
 use crate::ui::labels::prompt_builder::PromptBuilder;
@@ -107,11 +107,15 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let on_options = Callback::new(move |(id, options, all): (u64, PrepareOptions, bool)| {
-        let targets: Vec<_> = if all {
-            session.images.with_untracked(|v| v.to_vec())
-        } else {
-            session.image(id).into_iter().collect()
+    let on_options = Callback::new(move |(id, options, to): (u64, PrepareOptions, ApplyTo)| {
+        let targets: Vec<_> = match to {
+            ApplyTo::All => session.images.with_untracked(|v| v.to_vec()),
+            ApplyTo::Picked => session.selection.with_untracked(|s| {
+                session
+                    .images
+                    .with_untracked(|v| s.ids().filter_map(|id| v.get(id)).collect())
+            }),
+            ApplyTo::This => session.image(id).into_iter().collect(),
         };
         for item in targets {
             session.set_options(item, options);
@@ -162,6 +166,13 @@ pub fn App() -> impl IntoView {
     let selected_item =
         Signal::derive(move || session.selected.get().and_then(|id| session.image(id)));
     let tab = RwSignal::new(Tab::Embeddings);
+    // Computed only while the gallery filters or sorts by prediction.
+    let verdicts = Memo::new(move |_| session.verdicts().map(std::sync::Arc::new));
+    let prompts = Signal::derive(move || {
+        session
+            .labels
+            .with(|v| v.iter().map(|l| l.text.get()).collect::<Vec<_>>())
+    });
     let export = ExportSources {
         session: Callback::new(move |()| session.to_file()),
         zero_shot: Callback::new(move |()| session.zero_shot_rows()),
@@ -189,11 +200,21 @@ pub fn App() -> impl IntoView {
                 <Gallery
                     images=session.images
                     selected=session.selected
+                    selection=session.selection
                     marked=session.marked
+                    outlier_scores=session.outlier_scores
+                    verdicts=verdicts
+                    prompts=prompts
                     on_remove=on_remove
                     on_clear=on_clear
+                    on_remove_many=Callback::new(move |ids| session.remove_images(&ids))
+                    on_label_many=Callback::new(move |(ids, label): (_, String)| session.label_images(&ids, &label))
                 />
-                <ImageInspector item=selected_item on_options=on_options />
+                <ImageInspector
+                    item=selected_item
+                    picked=Signal::derive(move || session.selection.with(|s| s.len()))
+                    on_options=on_options
+                />
             </section>
             <section class="column text-column" aria-labelledby="labels-heading">
                 <h2 id="labels-heading">"Labels"</h2>

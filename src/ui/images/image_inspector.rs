@@ -1,6 +1,6 @@
 //! "What the model sees": the exact 512×512 pixels that will be sent, the bytes on the
 //! wire, where they came from (format, size, and for DICOM its metadata and the window
-//! applied), and controls to change the windowing or the frame, for this image or all.
+//! applied), and controls to change the windowing or the frame, for this image, the picked ones or all.
 
 use leptos::prelude::*;
 use medinsight_core::pipeline::{FrameChoice, PrepareOptions, Windowing};
@@ -30,21 +30,38 @@ fn number(e: &leptos::ev::Event) -> Option<f64> {
     crate::ui::typed::<f64>(e).filter(|v| v.is_finite())
 }
 
+/// Which images a change of windowing or frame applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyTo {
+    /// The image shown.
+    This,
+    /// The images picked in the gallery.
+    Picked,
+    All,
+}
+
 #[component]
 pub fn ImageInspector(
     #[prop(into)] item: Signal<Option<ImageItem>>,
-    on_options: Callback<(u64, PrepareOptions, bool)>,
+    /// How many images are picked in the gallery.
+    #[prop(into)]
+    picked: Signal<usize>,
+    on_options: Callback<(u64, PrepareOptions, ApplyTo)>,
 ) -> impl IntoView {
     view! {
         {move || {
             item.get()
-                .map(|item| view! { <Inspector item=item on_options=on_options /> })
+                .map(|item| view! { <Inspector item=item picked=picked on_options=on_options /> })
         }}
     }
 }
 
 #[component]
-fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>) -> impl IntoView {
+fn Inspector(
+    item: ImageItem,
+    picked: Signal<usize>,
+    on_options: Callback<(u64, PrepareOptions, ApplyTo)>,
+) -> impl IntoView {
     let start = item.options.get_untracked();
     let choice = RwSignal::new(choice_of(start.window));
     let (low, high) = match start.window {
@@ -99,10 +116,10 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
             ..item.options.get_untracked()
         })
     };
-    let apply = move |all: bool| match options() {
+    let apply = move |to: ApplyTo| match options() {
         Ok(o) => {
             error.set(None);
-            on_options.run((item.id, o, all));
+            on_options.run((item.id, o, to));
         }
         Err(e) => error.set(Some(e)),
     };
@@ -229,8 +246,13 @@ fn Inspector(item: ImageItem, on_options: Callback<(u64, PrepareOptions, bool)>)
                     </Show>
                 </Show>
                 <div class="buttons">
-                    <button class="apply-one" on:click=move |_| apply(false)>"Apply to this image"</button>
-                    <button class="apply-all" on:click=move |_| apply(true)>"Apply to all images"</button>
+                    <button class="apply-one" on:click=move |_| apply(ApplyTo::This)>"Apply to this image"</button>
+                    <Show when=move || { picked.get() > 1 }>
+                        <button class="apply-picked" on:click=move |_| apply(ApplyTo::Picked)>
+                            {move || format!("Apply to the {} picked", picked.get())}
+                        </button>
+                    </Show>
+                    <button class="apply-all" on:click=move |_| apply(ApplyTo::All)>"Apply to all images"</button>
                 </div>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </fieldset>

@@ -2,6 +2,9 @@
 //! of the selected image.
 
 pub mod gallery;
+pub mod gallery_filter;
+pub mod image_card;
 pub mod image_chip;
 pub mod image_inspector;
 pub mod image_loader;
+pub mod selection_bar;
