@@ -34,6 +34,7 @@ pub fn npy_f32(rows: &[impl AsRef<[f32]>]) -> Vec<u8> {
 /// Reads an N × D `.npy` of float32 or float64 (C order) into rows. Every value must be
 /// finite: a NaN would silently poison every cosine it enters.
 pub fn read_npy(bytes: &[u8]) -> Result<Vec<Vec<f32>>, ImportError> {
+    check_header_length(bytes)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| ImportError::Npy(e.to_string()))?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
@@ -92,6 +93,36 @@ pub fn read_npy(bytes: &[u8]) -> Result<Vec<Vec<f32>>, ImportError> {
         .chunks(columns as usize)
         .map(<[f32]>::to_vec)
         .collect())
+}
+
+/// The length the header declares must fit in the file. `npyz` reserves a buffer of the
+/// declared length before reading it — up to 4 GiB for a version 2 or 3 file of a few
+/// bytes — so it is checked here first. Layout (numpy's `format.py`): the magic
+/// `\x93NUMPY`, major and minor version bytes, then the header length as a
+/// little-endian u16 (version 1) or u32 (versions 2 and 3). Anything else is left for
+/// `npyz` to refuse.
+fn check_header_length(bytes: &[u8]) -> Result<(), ImportError> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
+        return Ok(());
+    }
+    let (prefix, claimed) = match bytes[6] {
+        1 => (10, u64::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
+        2 | 3 if bytes.len() >= 12 => (
+            12,
+            u64::from(u32::from_le_bytes([
+                bytes[8], bytes[9], bytes[10], bytes[11],
+            ])),
+        ),
+        _ => return Ok(()),
+    };
+    if prefix + claimed > bytes.len() as u64 {
+        return Err(ImportError::NpyHeaderTooLong {
+            claimed,
+            bytes: bytes.len(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -177,6 +208,37 @@ mod tests {
         );
         let ints = npy_of(&[1, 2], &[1i32, 2]);
         assert!(matches!(read_npy(&ints), Err(ImportError::NpyType(t)) if t.contains("i4")));
+    }
+
+    #[test]
+    fn a_header_longer_than_the_file_is_refused_before_npyz_reserves_it() {
+        // Version 2: a u32 length; 4 GiB − 16 claimed by a 16-byte file.
+        let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+        v2.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        v2.extend_from_slice(b"{'de");
+        match read_npy(&v2) {
+            Err(ImportError::NpyHeaderTooLong { claimed, bytes }) => {
+                assert_eq!((claimed, bytes), (0xFFFF_FFF0, 16));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Version 1: a u16 length.
+        let mut v1 = b"\x93NUMPY\x01\x00".to_vec();
+        v1.extend_from_slice(&60_000u16.to_le_bytes());
+        assert!(matches!(
+            read_npy(&v1),
+            Err(ImportError::NpyHeaderTooLong {
+                claimed: 60_000,
+                ..
+            })
+        ));
+        // A real file's header fits, of course.
+        assert!(read_npy(&npy_f32(&[vec![1.0f32; 4]])).is_ok());
+        let message = read_npy(&v2).unwrap_err().to_string();
+        assert!(
+            message.contains("header claims 4294967280 bytes"),
+            "{message}"
+        );
     }
 
     #[test]
