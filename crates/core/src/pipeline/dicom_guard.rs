@@ -6,8 +6,11 @@
 //! and lengths (file meta group, then the data set in its transfer syntax, into
 //! sequences and items, over encapsulated pixel fragments) and refuses any length that
 //! runs past the end of its file or container, so what dicom-rs then allocates is bounded
-//! by the file's size. Deflated data sets are compressed and cannot be walked; they are
-//! left to dicom-rs.
+//! by the file's size. A deflated data set is first inflated here under a bound (the
+//! pixel budget and room for headers: a 1 MB file that inflates to 1 GiB is refused after
+//! 144 MiB), then walked like any other — dicom-rs inflates it again to read it, which
+//! costs a second inflation but keeps its reader unchanged; the walk's depth limit is
+//! what keeps 300 000 nested sequences from overflowing dicom-rs's stack.
 //!
 //! RLE frames get one more check, because fuzzing found that dicom-rs's RLE decoder
 //! indexes past its buffer (a panic, which in wasm aborts the whole module) when a
@@ -31,6 +34,10 @@ const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 const TRANSFER_SYNTAX: Tag = Tag(0x0002, 0x0010);
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+/// The most a deflated data set may inflate to: the largest frame the pixel budget
+/// allows at two bytes a sample, plus 16 MiB for everything else.
+pub const MAX_INFLATED: usize = 2 * super::decode::MAX_SAMPLES as usize + (16 << 20);
 
 /// Why a DICOM file's structure is refused before dicom-rs reads it. The messages are
 /// the part after "the DICOM file is damaged or truncated: ".
@@ -98,6 +105,12 @@ pub enum GuardError {
         unpacked: usize,
         pixels: usize,
     },
+    /// A deflated data set that inflates past [`MAX_INFLATED`].
+    #[error("the deflated data set inflates to more than {limit} bytes")]
+    InflatesTooLarge { limit: usize },
+    /// A deflated data set that is not valid deflate data.
+    #[error("the deflated data set cannot be inflated: {reason}")]
+    Deflate { reason: String },
 }
 
 /// Image attributes read on the way, for the RLE check.
@@ -128,8 +141,17 @@ pub fn check_lengths(file: &[u8]) -> Result<(), GuardError> {
         }
         pos = value.end;
     }
+    if transfer_syntax == DEFLATED {
+        // Offsets in errors then count within the inflated data set.
+        let inflated = inflate(&file[pos..], MAX_INFLATED)?;
+        let data = Walker {
+            bytes: &inflated,
+            explicit: true,
+            ..Walker::default()
+        };
+        return data.elements(0, inflated.len(), false, 0).map(|_| ());
+    }
     let (explicit, big_endian) = match transfer_syntax.as_str() {
-        "1.2.840.10008.1.2.1.99" => return Ok(()),
         "1.2.840.10008.1.2" => (false, false),
         "1.2.840.10008.1.2.2" => (true, true),
         _ => (true, false),
@@ -143,6 +165,23 @@ pub fn check_lengths(file: &[u8]) -> Result<(), GuardError> {
         ..Walker::default()
     };
     data.elements(pos, file.len(), false, 0).map(|_| ())
+}
+
+/// Raw deflate (RFC 1951, as the transfer syntax specifies), stopped one byte past
+/// `limit`.
+fn inflate(deflated: &[u8], limit: usize) -> Result<Vec<u8>, GuardError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| GuardError::Deflate {
+            reason: e.to_string(),
+        })?;
+    if out.len() > limit {
+        return Err(GuardError::InflatesTooLarge { limit });
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -578,6 +617,58 @@ mod tests {
         let err = check_lengths(&file("1.2.840.10008.1.2", &data)).unwrap_err();
         assert_eq!(err, GuardError::NestedTooDeep { limit: MAX_DEPTH });
         assert_eq!(err.to_string(), "sequences are nested more than 32 deep");
+    }
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        file(DEFLATED, &e.finish().unwrap())
+    }
+
+    #[test]
+    fn a_deflated_data_set_is_inflated_and_walked_like_any_other() {
+        let mut data = explicit(0x0008, 0x0060, b"CS", b"CT");
+        assert_eq!(check_lengths(&deflated(&data)), Ok(()));
+        // Inflated, a length past the end is found as in a plain file.
+        data.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'P', b'N', 0xF0, 0xFF]);
+        assert!(matches!(
+            check_lengths(&deflated(&data)),
+            Err(GuardError::LengthPastEnd {
+                declared: 0xFFF0,
+                ..
+            })
+        ));
+        // Deeply nested sequences (explicit VR: SQ of undefined length, one item of
+        // undefined length each), as 300 000 levels overflowed dicom-rs's stack.
+        let level = [
+            0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x00,
+            0xE0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let nested: Vec<u8> = (0..300_000).flat_map(|_| level).collect();
+        assert_eq!(
+            check_lengths(&deflated(&nested)),
+            Err(GuardError::NestedTooDeep { limit: MAX_DEPTH })
+        );
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_stopped_at_the_bound() {
+        // 200 MiB of zeros deflate to ~200 kB.
+        let bomb = deflated(&vec![0u8; MAX_INFLATED + (56 << 20)]);
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        assert_eq!(
+            check_lengths(&bomb),
+            Err(GuardError::InflatesTooLarge {
+                limit: MAX_INFLATED
+            })
+        );
+        // Not deflate data at all.
+        let junk = file(DEFLATED, &[0xFF; 64]);
+        assert!(matches!(
+            check_lengths(&junk),
+            Err(GuardError::Deflate { .. })
+        ));
     }
 
     #[test]
