@@ -333,6 +333,59 @@ fn truncated_and_corrupted_dicom_fail_cleanly() {
     }
 }
 
+/// The data set of a DICOM file alone: preamble, `DICM` and the file meta group cut
+/// off, as old ACR-NEMA files are stored.
+fn bare_data_set(file: &[u8]) -> Vec<u8> {
+    let mut pos = 132;
+    // The file meta group is explicit VR little endian, with 2-byte lengths except for
+    // OB, OW, OF, SQ, UT and UN.
+    while u16::from_le_bytes([file[pos], file[pos + 1]]) == 0x0002 {
+        let vr = &file[pos + 4..pos + 6];
+        pos += if matches!(vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN") {
+            12 + u32::from_le_bytes(file[pos + 8..pos + 12].try_into().unwrap()) as usize
+        } else {
+            8 + usize::from(u16::from_le_bytes([file[pos + 6], file[pos + 7]]))
+        };
+    }
+    file[pos..].to_vec()
+}
+
+#[test]
+fn a_bare_data_set_without_preamble_or_meta_is_read_in_each_encoding() {
+    let reference = decode(&read("dicom/MR_small.dcm"), FrameChoice::First).unwrap();
+    for name in [
+        "MR_small.dcm",
+        "MR_small_implicit.dcm",
+        "MR_small_bigendian.dcm",
+    ] {
+        let bare = bare_data_set(&read(&format!("dicom/{name}")));
+        let group = if name.contains("big") {
+            [0x00, 0x08]
+        } else {
+            [0x08, 0x00]
+        };
+        assert_eq!(
+            bare[..2],
+            group,
+            "{name}: the data set starts with group 0008"
+        );
+        let source = decode(&bare, FrameChoice::First)
+            .unwrap_or_else(|e| panic!("{name} without its meta: {e}"));
+        assert_eq!(f32s(&source.samples), f32s(&reference.samples), "{name}");
+        assert_eq!(
+            (source.width, source.height),
+            (reference.width, reference.height)
+        );
+    }
+    // Group 0008 in neither byte order: still not an image.
+    let mut other = bare_data_set(&read("dicom/MR_small.dcm"));
+    other[0] = 0x10;
+    assert!(matches!(
+        decode(&other, FrameChoice::First),
+        Err(DecodeError::Unrecognised { .. })
+    ));
+}
+
 #[test]
 fn frame_out_of_range_is_explained() {
     let err = decode(&read("dicom/CT_small.dcm"), FrameChoice::Index(3)).unwrap_err();

@@ -145,10 +145,50 @@ pub fn decode(bytes: &[u8], frame: FrameChoice) -> Result<Source, DecodeError> {
     }
     match image::guess_format(bytes) {
         Ok(format) => decode_raster(bytes, format),
-        Err(_) => Err(DecodeError::Unrecognised {
-            hint: content_hint(bytes),
-        }),
+        Err(_) => match bare_dataset_syntax(bytes) {
+            Some(uid) => decode_dicom(&with_file_meta(uid, bytes), frame),
+            None => Err(DecodeError::Unrecognised {
+                hint: content_hint(bytes),
+            }),
+        },
     }
+}
+
+/// The transfer syntax of a data set that starts directly with a group 0008 element, as
+/// old ACR-NEMA files and some archives' exports do (no preamble, no `DICM`, no file
+/// meta): explicit VR when a valid VR follows the first tag, else implicit (the
+/// standard's default); big endian when the group reads 0008 that way. Implicit VR big
+/// endian is no DICOM transfer syntax, and is not guessed.
+fn bare_dataset_syntax(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() < 8 {
+        return None;
+    }
+    let explicit = dicom_core::VR::from_binary([bytes[4], bytes[5]]).is_some();
+    match (u16::from_le_bytes([bytes[0], bytes[1]]), explicit) {
+        (0x0008, true) => Some("1.2.840.10008.1.2.1"),
+        (0x0008, false) => Some("1.2.840.10008.1.2"),
+        (0x0800, true) => Some("1.2.840.10008.1.2.2"),
+        _ => None,
+    }
+}
+
+/// `data_set` behind a `DICM` magic and the file-meta elements dicom-rs requires (the
+/// group length, the transfer syntax), so a bare data set goes through the same guard and reader as
+/// any file.
+fn with_file_meta(transfer_syntax: &str, data_set: &[u8]) -> Vec<u8> {
+    let mut uid = transfer_syntax.as_bytes().to_vec();
+    if uid.len() % 2 == 1 {
+        uid.push(0);
+    }
+    let mut out = Vec::with_capacity(data_set.len() + uid.len() + 24);
+    out.extend_from_slice(b"DICM");
+    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    out.extend_from_slice(&(8 + uid.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+    out.extend_from_slice(&(uid.len() as u16).to_le_bytes());
+    out.extend_from_slice(&uid);
+    out.extend_from_slice(data_set);
+    out
 }
 
 fn content_hint(bytes: &[u8]) -> &'static str {
