@@ -114,12 +114,21 @@ pub fn parse_upstream(raw: &str) -> Result<Url, ProxyError> {
 /// `url` as it may be shown (to the page, in a log, in an error): without user-info,
 /// query or fragment, where tokens and passwords hide.
 pub fn redacted(url: &Url) -> String {
-    let mut shown = url.clone();
+    let mut shown = without_user_info(url);
     shown.set_query(None);
     shown.set_fragment(None);
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
     shown.to_string()
+}
+
+/// `url` as it may be sent with the key: without user-info. reqwest would turn user-info
+/// into a second, Basic `Authorization` header next to the key's (and the endpoint
+/// reads the first); an Azure ML endpoint takes only the key. The query is kept: it is
+/// part of the address.
+pub fn without_user_info(url: &Url) -> Url {
+    let mut sent = url.clone();
+    let _ = sent.set_username("");
+    let _ = sent.set_password(None);
+    sent
 }
 
 /// The proxy's router: `POST /score` forwarded, `/endpoint-info`, and the app.
@@ -136,7 +145,7 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         deployment: args.deployment.clone(),
     };
     let state = Arc::new(Proxy {
-        upstream,
+        upstream: without_user_info(&upstream),
         deployment: args.deployment.clone(),
         key,
         max_body_bytes: args.max_body_bytes,
@@ -156,7 +165,9 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
 pub async fn run(args: ProxyArgs) -> Result<(), ProxyError> {
     let key = ApiKey::from_env()?;
     let router = app(&args, key)?;
-    tracing::info!(upstream = %args.upstream, "forwarding /score");
+    // The log shows the address as the page does: no user-info, no query.
+    let shown = parse_upstream(&args.upstream).map(|u| redacted(&u))?;
+    tracing::info!(upstream = %shown, "forwarding /score");
     serve(args.listen, router).await?;
     Ok(())
 }
@@ -204,12 +215,14 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
                 proxy.timeout.as_secs()
             ),
         ),
+        // reqwest's own message names the whole URL, query included: it is dropped, and
+        // the address is shown as `/endpoint-info` shows it.
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
             format!(
                 "cannot reach the endpoint at {}: {}",
-                proxy.upstream,
-                error_chain(&e)
+                redacted(&proxy.upstream),
+                error_chain(&e.without_url())
             ),
         ),
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{emulate_args, parse, spawn};
+use common::{emulate_args, parse, spawn, Server};
 
 use std::sync::{Arc, Mutex};
 
@@ -55,6 +55,7 @@ fn text_request() -> ScoreRequest {
 async fn score_text(px: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{px}/score"))
+        .header("content-type", "application/json")
         .body(text_request().to_body())
         .send()
         .await
@@ -314,4 +315,81 @@ async fn endpoint_info_names_the_upstream_without_secrets() {
         info,
         serde_json::json!({"kind": "proxy", "upstream": "https://x.westeurope.inference.ml.azure.com/score", "deployment": "blue"})
     );
+}
+
+/// A recording upstream: answers every `POST /score` with one text vector and keeps the
+/// headers it saw.
+async fn recording_upstream() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = seen.clone();
+    let upstream = Router::new().route(
+        "/score",
+        post(move |req: Request| async move {
+            let headers = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()));
+            record.lock().unwrap().extend(headers);
+            axum::Json(serde_json::json!([{"text_features": vec![0.03125f32; 1024]}]))
+        }),
+    );
+    (spawn(upstream).await, seen)
+}
+
+#[tokio::test]
+async fn user_info_in_upstream_is_not_sent_as_a_second_authorization() {
+    let (up, seen) = recording_upstream().await;
+    let with_user_info = up.replace("http://", "http://user:pw@");
+    let px = proxy(&format!("{with_user_info}/score?sig=abc"), &[], None).await;
+    assert_eq!(score_text(&px).await.status(), 200);
+    let authorizations: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(authorizations, [format!("Bearer {KEY}")]);
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_502_and_the_log_show_the_upstream_without_user_info_or_query() {
+    let port = closed_port();
+    let upstream = format!("http://usr:pa55w0rd@127.0.0.1:{port}/score?sig=s3cr3t-t0ken#frag");
+    let server = Server::start(
+        &["proxy", "--listen", "127.0.0.1:0", "--upstream", &upstream],
+        &[
+            (medinsight::proxy::KEY_VARIABLE, KEY),
+            ("RUST_LOG", "medinsight=debug"),
+        ],
+    );
+    let res = score_text(&server.url).await;
+    let (status, seen) = visible(res).await;
+    let log = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert_eq!(status, 502, "{seen}");
+    assert!(
+        seen.contains(&format!(
+            "cannot reach the endpoint at http://127.0.0.1:{port}/score"
+        )),
+        "{seen}"
+    );
+    assert!(
+        log.contains(&format!("http://127.0.0.1:{port}/score")),
+        "{log}"
+    );
+    for secret in ["usr", "pa55w0rd", "s3cr3t-t0ken", "sig=", "frag", KEY] {
+        assert!(!seen.contains(secret), "{secret} in the 502: {seen}");
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 }
