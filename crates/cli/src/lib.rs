@@ -6,6 +6,7 @@
 //! - [`prepare`]: the image pipeline on files.
 //! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
 //! - [`static_files`]: serving the app's `dist/` folder.
+//! - [`security_headers`]: the headers every answer carries, page or API.
 //! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
 
 pub mod check;
@@ -13,5 +14,6 @@ pub mod cli;
 pub mod emulate;
 pub mod prepare;
 pub mod proxy;
+pub mod security_headers;
 pub mod serve;
 pub mod static_files;

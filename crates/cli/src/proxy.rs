@@ -22,6 +22,7 @@ use medinsight_core::error_chain;
 use reqwest::Url;
 
 use crate::cli::ProxyArgs;
+use crate::security_headers;
 use crate::serve::{json_error as error, serve, ServeError};
 use crate::static_files::{self, StaticFilesError};
 
@@ -152,10 +153,12 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         timeout: Duration::from_secs(args.timeout_secs),
         client,
     });
-    let api = Router::new()
-        .route(SCORE_PATH, post(forward))
-        .route(ENDPOINT_INFO_PATH, get(move || async move { Json(info) }))
-        .with_state(state);
+    let api = security_headers::api(
+        Router::new()
+            .route(SCORE_PATH, post(forward))
+            .route(ENDPOINT_INFO_PATH, get(move || async move { Json(info) }))
+            .with_state(state),
+    );
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),
         None => api,

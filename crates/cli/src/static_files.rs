@@ -11,12 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::security_headers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaticFilesError {
@@ -40,25 +41,11 @@ pub fn router(dist: &Path) -> Result<Router, StaticFilesError> {
         source,
     })?;
     let csp = content_security_policy(&html);
-    let header = |name: &'static str, value: HeaderValue| {
-        SetResponseHeaderLayer::overriding(HeaderName::from_static(name), value)
-    };
     let files = ServeDir::new(dist).fallback(ServeFile::new(index));
-    Ok(Router::new()
-        .fallback_service(files)
-        .layer(header(
-            "content-security-policy",
-            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
-        ))
-        .layer(header(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(header(
-            "referrer-policy",
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(header("x-frame-options", HeaderValue::from_static("DENY"))))
+    Ok(security_headers::common(
+        Router::new().fallback_service(files),
+        HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+    ))
 }
 
 /// The policy for `index_html`: own origin only, plus the hashes of its inline scripts.

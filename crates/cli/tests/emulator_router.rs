@@ -433,3 +433,23 @@ fn help_says_it_is_not_a_medical_model() {
         .to_string();
     assert!(help.contains("NOT a medical model"), "{help}");
 }
+
+#[tokio::test]
+async fn api_answers_are_json_with_the_security_headers() {
+    let r = router(&["--key", "k"]);
+    let ok = request(vec![Row::text("a")], Some(false)).to_body();
+    let answers = [
+        post().body(Body::from(ok.clone())).unwrap(),
+        Request::get("/emulator/stats").body(Body::empty()).unwrap(),
+        Request::get("/endpoint-info").body(Body::empty()).unwrap(),
+    ];
+    for req in answers {
+        let what = req.uri().to_string();
+        let (res, _) = send(&r, req).await;
+        let h = res.headers();
+        assert_eq!(h["content-type"], "application/json", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h[EMULATOR_HEADER], "1", "{what}");
+    }
+}

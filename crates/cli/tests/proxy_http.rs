@@ -393,3 +393,70 @@ async fn the_502_and_the_log_show_the_upstream_without_user_info_or_query() {
         assert!(!log.contains(secret), "{secret} in the log: {log}");
     }
 }
+
+/// The headers every answer of the proxy's API carries, whatever its status.
+fn assert_api_headers(res: &reqwest::Response, what: &str) {
+    let h = res.headers();
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert_eq!(get("content-type"), "application/json", "{what}: {h:?}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}: {h:?}");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}: {h:?}");
+    assert_eq!(get("referrer-policy"), "no-referrer", "{what}: {h:?}");
+    assert_eq!(get("cache-control"), "no-store", "{what}: {h:?}");
+    assert!(
+        get("content-security-policy").contains("default-src 'none'"),
+        "{what}: {h:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_api_answer_is_json_with_the_security_headers() {
+    // An upstream (or a gateway before it) answering with an HTML page.
+    let html = Router::new().route(
+        "/score",
+        post(|| async { ([("content-type", "text/html")], "<script>alert(1)</script>") }),
+    );
+    let up = spawn(html).await;
+    let px = proxy(&format!("{up}/score"), &["--max-body-bytes", "1000"], None).await;
+    let dead = proxy(
+        &format!("http://127.0.0.1:{}/score", closed_port()),
+        &[],
+        None,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let json_post = |url: String, body: String| {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answers = [
+        (
+            "200 with upstream HTML",
+            json_post(format!("{px}/score"), text_request().to_body()).await,
+        ),
+        (
+            "413",
+            json_post(format!("{px}/score"), "x".repeat(2000)).await,
+        ),
+        (
+            "502",
+            json_post(format!("{dead}/score"), text_request().to_body()).await,
+        ),
+        ("405", client.get(format!("{px}/score")).send().await),
+        (
+            "endpoint-info",
+            client.get(format!("{px}/endpoint-info")).send().await,
+        ),
+    ];
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|(_, r)| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 413, 502, 405, 200]);
+    for (what, res) in &answers {
+        assert_api_headers(res.as_ref().unwrap(), what);
+    }
+}

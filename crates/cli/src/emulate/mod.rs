@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cli::EmulateArgs;
+use crate::security_headers;
 use crate::serve::{json_error as error, serve, ServeError};
 use crate::static_files::{self, StaticFilesError};
 use embed::{EmbedError, Embedder};
@@ -95,6 +96,7 @@ pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
             HeaderValue::from_static("1"),
         ))
         .with_state(state);
+    let api = security_headers::api(api);
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),
         None => api,
