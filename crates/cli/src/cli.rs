@@ -8,6 +8,7 @@ use medinsight_core::endpoint::wire::ResponseShape;
 use medinsight_core::pipeline::{Fit, FrameChoice, Windowing};
 
 use crate::emulate::faults::Fault;
+use crate::serve::ServerLimits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -114,6 +115,10 @@ pub struct ProxyArgs {
     /// Seconds to wait for the endpoint (the platform's request_timeout_ms is at most 180 s).
     #[arg(long, default_value_t = 180)]
     pub timeout_secs: u64,
+    /// The server's timeouts and connection limit: not flags (the defaults suit a
+    /// browser), set by tests.
+    #[arg(skip)]
+    pub limits: ServerLimits,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -161,6 +166,9 @@ pub struct EmulateArgs {
     /// Seed of the latency jitter and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The server's timeouts and connection limit: not flags, set by tests.
+    #[arg(skip)]
+    pub limits: ServerLimits,
 }
 
 /// `--response-shape`.

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::Response;
@@ -23,7 +23,7 @@ use reqwest::Url;
 
 use crate::cli::ProxyArgs;
 use crate::security_headers;
-use crate::serve::{json_error as error, serve, ServeError};
+use crate::serve::{json_error as error, read_body, serve, BodyError, ServeError};
 use crate::static_files::{self, StaticFilesError};
 
 /// The environment variable holding the endpoint's key.
@@ -92,6 +92,7 @@ struct Proxy {
     deployment: Option<String>,
     key: ApiKey,
     max_body_bytes: usize,
+    body_read_timeout: Duration,
     timeout: Duration,
     client: reqwest::Client,
 }
@@ -150,6 +151,7 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         deployment: args.deployment.clone(),
         key,
         max_body_bytes: args.max_body_bytes,
+        body_read_timeout: args.limits.body_read_timeout,
         timeout: Duration::from_secs(args.timeout_secs),
         client,
     });
@@ -171,18 +173,29 @@ pub async fn run(args: ProxyArgs) -> Result<(), ProxyError> {
     // The log shows the address as the page does: no user-info, no query.
     let shown = parse_upstream(&args.upstream).map(|u| redacted(&u))?;
     tracing::info!(upstream = %shown, "forwarding /score");
-    serve(args.listen, router).await?;
+    serve(args.listen, router, &args.limits).await?;
     Ok(())
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // Refused here, before a byte goes upstream.
-    let Ok(body) = to_bytes(body, proxy.max_body_bytes).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request is over {} bytes; lower \"max bytes per request\" in the app's settings", proxy.max_body_bytes),
-        );
+    let body = match read_body(
+        &parts.headers,
+        body,
+        proxy.max_body_bytes,
+        proxy.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(e @ BodyError::TooLarge(_)) => {
+            return error(
+                e.status(),
+                format!("{e}; lower \"max bytes per request\" in the app's settings"),
+            )
+        }
+        Err(e) => return error(e.status(), e.to_string()),
     };
     let deployment = proxy.deployment.clone().or_else(|| {
         parts

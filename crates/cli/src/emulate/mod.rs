@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cli::EmulateArgs;
 use crate::security_headers;
-use crate::serve::{json_error as error, serve, ServeError};
+use crate::serve::{json_error as error, read_body, serve, BodyError, ServeError};
 use crate::static_files::{self, StaticFilesError};
 use embed::{EmbedError, Embedder};
 use faults::{Fault, FaultPlan};
@@ -106,7 +105,7 @@ pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
 pub async fn run(args: EmulateArgs) -> Result<(), EmulateError> {
     let router = app(&args)?;
     tracing::warn!("emulator: vectors are deterministic stand-ins, not from a medical model");
-    serve(args.listen, router).await?;
+    serve(args.listen, router, &args.limits).await?;
     Ok(())
 }
 
@@ -116,14 +115,19 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
     if let Some(response) = check_gateway(&emu.args, &parts.headers) {
         return response;
     }
-    let Ok(body) = to_bytes(body, emu.args.max_body_bytes).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is over {} bytes; send fewer images per request",
-                emu.args.max_body_bytes
-            ),
-        );
+    let body = match read_body(
+        &parts.headers,
+        body,
+        emu.args.max_body_bytes,
+        emu.args.limits.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(e @ BodyError::TooLarge(_)) => {
+            return error(e.status(), format!("{e}; send fewer images per request"))
+        }
+        Err(e) => return error(e.status(), e.to_string()),
     };
     let _permit = match &emu.in_flight {
         None => None,

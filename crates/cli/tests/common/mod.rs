@@ -5,6 +5,7 @@
 use axum::Router;
 use clap::Parser;
 use medinsight::cli::{Cli, Command, EmulateArgs};
+use medinsight::serve::{serve_on, ServerLimits};
 
 /// `argv` (without the program name) as `medinsight` parses it.
 pub fn parse(argv: &[&str]) -> Command {
@@ -21,12 +22,19 @@ pub fn emulate_args(extra: &[&str]) -> EmulateArgs {
     }
 }
 
-/// Serves `router` on a free loopback port; returns its base URL. The server stops
-/// with the test's runtime.
+/// Serves `router` on a free loopback port as the binary serves it; returns its base
+/// URL. The server stops with the test's runtime.
 pub async fn spawn(router: Router) -> String {
+    spawn_within(router, ServerLimits::default()).await
+}
+
+/// [`spawn`] with other limits.
+pub async fn spawn_within(router: Router, limits: ServerLimits) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move {
+        serve_on(listener, router, &limits, std::future::pending()).await;
+    });
     format!("http://{addr}")
 }
 
