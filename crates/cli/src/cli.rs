@@ -115,6 +115,12 @@ pub struct ProxyArgs {
     /// Seconds to wait for the endpoint (the platform's request_timeout_ms is at most 180 s).
     #[arg(long, default_value_t = 180)]
     pub timeout_secs: u64,
+    /// Another name the app is opened under, as `host[:port]` (repeatable): a LAN name
+    /// (`mybox.local:8080`), or a reverse proxy's public name (`explorer.lab.org`).
+    /// `/score` answers only requests from the proxy's own page: its listen address,
+    /// `localhost`, `127.0.0.1` and `[::1]` at its port, and these names.
+    #[arg(long = "public-host", value_name = "HOST[:PORT]", value_parser = crate::same_origin::parse_public_host)]
+    pub public_hosts: Vec<String>,
     /// The server's timeouts and connection limit: not flags (the defaults suit a
     /// browser), set by tests.
     #[arg(skip)]

@@ -7,6 +7,8 @@
 //! sent back. Only `POST /score` is forwarded, to the one configured URL, with a fresh
 //! set of headers (so nothing the browser sent, cookies or an `Authorization` of its
 //! own, reaches the endpoint), and only the response headers a client needs come back.
+//! Only the app this proxy serves may use it: requests from other pages are refused
+//! before anything is read ([`crate::same_origin`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,6 +25,7 @@ use medinsight_core::error_chain;
 use reqwest::Url;
 
 use crate::cli::ProxyArgs;
+use crate::same_origin::{self, OwnOrigin};
 use crate::security_headers;
 use crate::serve::{json_error as error, read_body, serve, BodyError, ServeError};
 use crate::static_files::{self, StaticFilesError};
@@ -155,11 +159,13 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         timeout: Duration::from_secs(args.timeout_secs),
         client,
     });
+    let own = Arc::new(OwnOrigin::new(args.listen, &args.public_hosts));
     let api = security_headers::api(
         Router::new()
             .route(SCORE_PATH, post(forward))
             .route(ENDPOINT_INFO_PATH, get(move || async move { Json(info) }))
-            .with_state(state),
+            .with_state(state)
+            .layer(middleware::from_fn_with_state(own, same_origin::guard)),
     );
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),

@@ -44,6 +44,19 @@ async fn stats(emulator: &str) -> serde_json::Value {
     get_json(format!("{emulator}/emulator/stats")).await
 }
 
+/// A client sending `Content-Type: application/json`, as the app does.
+fn json_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn text_request() -> ScoreRequest {
     ScoreRequest {
         rows: vec![Row::text("x-ray chest anteroposterior Atelectasis")],
@@ -53,7 +66,7 @@ fn text_request() -> ScoreRequest {
 
 /// The browser's POST of a one-label request through the proxy at `px`.
 async fn score_text(px: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    json_client()
         .post(format!("{px}/score"))
         .header("content-type", "application/json")
         .body(text_request().to_body())
@@ -84,7 +97,7 @@ async fn key_is_injected_and_never_visible_to_the_browser() {
     )
     .unwrap();
     let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let req = text_request();
 
     // The browser sends no key (or a wrong one): the proxy's key is what reaches the endpoint.
@@ -160,7 +173,7 @@ async fn retry_after_and_model_error_headers_pass_through() {
     ])
     .await;
     let px = proxy(&format!("{emu}/score"), &[], None).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let body = text_request().to_body();
     let slow = client.post(format!("{px}/score")).body(body.clone()).send();
     let throttled = async {
@@ -198,7 +211,7 @@ async fn oversized_body_never_reaches_upstream() {
         rows: vec![Row::text("a".repeat(5000))],
         get_scaling_factor: Some(false),
     };
-    let res = reqwest::Client::new()
+    let res = json_client()
         .post(format!("{px}/score"))
         .body(big.to_body())
         .send()
@@ -215,7 +228,7 @@ async fn only_post_score_is_forwarded() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
     let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let body = text_request().to_body();
     let get_score = client.get(format!("{px}/score")).send().await.unwrap();
     assert_eq!(get_score.status(), 405);
@@ -257,7 +270,7 @@ async fn upstream_sees_only_the_headers_it_needs() {
     );
     let up = spawn(upstream).await;
     let px = proxy(&format!("{up}/score"), &["--deployment", "blue"], None).await;
-    let res = reqwest::Client::new()
+    let res = json_client()
         .post(format!("{px}/score"))
         .header("cookie", "session=browser-secret")
         .header("authorization", "Bearer browser-guess")
@@ -424,7 +437,7 @@ async fn every_api_answer_is_json_with_the_security_headers() {
         None,
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let json_post = |url: String, body: String| {
         client
             .post(url)
