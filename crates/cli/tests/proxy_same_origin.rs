@@ -74,7 +74,9 @@ const APP: [(&str, &str); 4] = [
     ("content-type", "application/json"),
 ];
 
-fn app_but(changes: &[(&'static str, Option<&'static str>)]) -> Vec<(&'static str, &'static str)> {
+type Headers = Vec<(&'static str, &'static str)>;
+
+fn app_but(changes: &[(&'static str, Option<&'static str>)]) -> Headers {
     let mut headers: Vec<_> = APP.to_vec();
     for (name, value) in changes {
         headers.retain(|(k, _)| k != name);
@@ -92,7 +94,7 @@ async fn pages_of_other_sites_cannot_spend_the_key() {
         &format!("{up}/score"),
         &["--public-host", "explorer.lab.org"],
     );
-    let refused: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let refused: Vec<(&str, Headers, &str)> = vec![
         (
             "the audit's cross-site simple POST",
             app_but(&[
@@ -197,7 +199,7 @@ async fn the_app_and_scripts_on_this_machine_are_served() {
         &format!("{up}/score"),
         &["--public-host", "Explorer.Lab.org"],
     );
-    let accepted: Vec<(&str, Vec<(&str, &str)>)> = vec![
+    let accepted: Vec<(&str, Headers)> = vec![
         ("the app at 127.0.0.1", APP.to_vec()),
         (
             "the app at localhost",
