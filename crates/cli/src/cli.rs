@@ -148,7 +148,8 @@ pub struct EmulateArgs {
     /// Largest request body accepted; beyond it, 413.
     #[arg(long, default_value_t = 100 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Like the platform's request_timeout_ms: a request whose latency exceeds it gets 408.
+    /// Like the platform's request_timeout_ms: a request whose latency and work together
+    /// exceed it gets 408 (and its work stops).
     #[arg(long, default_value_t = 5_000)]
     pub request_timeout_ms: u64,
     /// Latency added to every scoring request.
