@@ -31,7 +31,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::cli::CheckArgs;
-use crate::proxy::{parse_upstream, redacted, ApiKey, ProxyError, KEY_VARIABLE};
+use crate::proxy::{parse_upstream, redacted, without_user_info, ApiKey, ProxyError, KEY_VARIABLE};
 
 /// The documented example's text (its label swapped for another finding).
 pub const TEXT: &str = "x-ray chest anteroposterior Pneumonia";
@@ -1126,13 +1126,10 @@ pub async fn run(
     key: Option<&str>,
     out: &mut impl Write,
 ) -> Result<CheckReport, CheckError> {
-    let mut url = upstream(&args.upstream)?;
-    let shown = redacted(&url);
-    // reqwest would turn user-info into a second, Basic `Authorization` header next to
-    // the key's (and the endpoint reads the first): an Azure ML endpoint takes only the
-    // key, so user-info is dropped. The query is kept: it is part of the address.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
+    let parsed = upstream(&args.upstream)?;
+    let shown = redacted(&parsed);
+    // User-info would reach the endpoint as a second, Basic `Authorization` header.
+    let url = without_user_info(&parsed);
     let timeout = Duration::from_secs(args.timeout_secs);
     // Redirects are not followed, as in the proxy: the key goes to this host only.
     let client = reqwest::Client::builder()

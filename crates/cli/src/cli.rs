@@ -8,6 +8,7 @@ use medinsight_core::endpoint::wire::ResponseShape;
 use medinsight_core::pipeline::{Fit, FrameChoice, Windowing};
 
 use crate::emulate::faults::Fault;
+use crate::serve::ServerLimits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -114,6 +115,16 @@ pub struct ProxyArgs {
     /// Seconds to wait for the endpoint (the platform's request_timeout_ms is at most 180 s).
     #[arg(long, default_value_t = 180)]
     pub timeout_secs: u64,
+    /// Another name the app is opened under, as `host[:port]` (repeatable): a LAN name
+    /// (`mybox.local:8080`), or a reverse proxy's public name (`explorer.lab.org`).
+    /// `/score` answers only requests from the proxy's own page: its listen address,
+    /// `localhost`, `127.0.0.1` and `[::1]` at its port, and these names.
+    #[arg(long = "public-host", value_name = "HOST[:PORT]", value_parser = crate::same_origin::parse_public_host)]
+    pub public_hosts: Vec<String>,
+    /// The server's timeouts and connection limit: not flags (the defaults suit a
+    /// browser), set by tests.
+    #[arg(skip)]
+    pub limits: ServerLimits,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -137,7 +148,8 @@ pub struct EmulateArgs {
     /// Largest request body accepted; beyond it, 413.
     #[arg(long, default_value_t = 100 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Like the platform's request_timeout_ms: a request whose latency exceeds it gets 408.
+    /// Like the platform's request_timeout_ms: a request whose latency and work together
+    /// exceed it gets 408 (and its work stops).
     #[arg(long, default_value_t = 5_000)]
     pub request_timeout_ms: u64,
     /// Latency added to every scoring request.
@@ -161,6 +173,9 @@ pub struct EmulateArgs {
     /// Seed of the latency jitter and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The server's timeouts and connection limit: not flags, set by tests.
+    #[arg(skip)]
+    pub limits: ServerLimits,
 }
 
 /// `--response-shape`.

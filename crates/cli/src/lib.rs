@@ -5,7 +5,9 @@
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
 //! - [`prepare`]: the image pipeline on files.
 //! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
+//! - [`same_origin`]: which requests may make the proxy spend the key.
 //! - [`static_files`]: serving the app's `dist/` folder.
+//! - [`security_headers`]: the headers every answer carries, page or API.
 //! - [`serve`]: binding, announcing the address, shutting down on Ctrl-C.
 
 pub mod check;
@@ -13,5 +15,7 @@ pub mod cli;
 pub mod emulate;
 pub mod prepare;
 pub mod proxy;
+pub mod same_origin;
+pub mod security_headers;
 pub mod serve;
 pub mod static_files;

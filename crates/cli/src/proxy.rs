@@ -7,13 +7,16 @@
 //! sent back. Only `POST /score` is forwarded, to the one configured URL, with a fresh
 //! set of headers (so nothing the browser sent, cookies or an `Authorization` of its
 //! own, reaches the endpoint), and only the response headers a client needs come back.
+//! Only the app this proxy serves may use it: requests from other pages are refused
+//! before anything is read ([`crate::same_origin`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +25,9 @@ use medinsight_core::error_chain;
 use reqwest::Url;
 
 use crate::cli::ProxyArgs;
-use crate::serve::{json_error as error, serve, ServeError};
+use crate::same_origin::{self, OwnOrigin};
+use crate::security_headers;
+use crate::serve::{json_error as error, read_body, serve, BodyError, ServeError};
 use crate::static_files::{self, StaticFilesError};
 
 /// The environment variable holding the endpoint's key.
@@ -91,6 +96,7 @@ struct Proxy {
     deployment: Option<String>,
     key: ApiKey,
     max_body_bytes: usize,
+    body_read_timeout: Duration,
     timeout: Duration,
     client: reqwest::Client,
 }
@@ -114,12 +120,21 @@ pub fn parse_upstream(raw: &str) -> Result<Url, ProxyError> {
 /// `url` as it may be shown (to the page, in a log, in an error): without user-info,
 /// query or fragment, where tokens and passwords hide.
 pub fn redacted(url: &Url) -> String {
-    let mut shown = url.clone();
+    let mut shown = without_user_info(url);
     shown.set_query(None);
     shown.set_fragment(None);
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
     shown.to_string()
+}
+
+/// `url` as it may be sent with the key: without user-info. reqwest would turn user-info
+/// into a second, Basic `Authorization` header next to the key's (and the endpoint
+/// reads the first); an Azure ML endpoint takes only the key. The query is kept: it is
+/// part of the address.
+pub fn without_user_info(url: &Url) -> Url {
+    let mut sent = url.clone();
+    let _ = sent.set_username("");
+    let _ = sent.set_password(None);
+    sent
 }
 
 /// The proxy's router: `POST /score` forwarded, `/endpoint-info`, and the app.
@@ -136,17 +151,22 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
         deployment: args.deployment.clone(),
     };
     let state = Arc::new(Proxy {
-        upstream,
+        upstream: without_user_info(&upstream),
         deployment: args.deployment.clone(),
         key,
         max_body_bytes: args.max_body_bytes,
+        body_read_timeout: args.limits.body_read_timeout,
         timeout: Duration::from_secs(args.timeout_secs),
         client,
     });
-    let api = Router::new()
-        .route(SCORE_PATH, post(forward))
-        .route(ENDPOINT_INFO_PATH, get(move || async move { Json(info) }))
-        .with_state(state);
+    let own = Arc::new(OwnOrigin::new(args.listen, &args.public_hosts));
+    let api = security_headers::api(
+        Router::new()
+            .route(SCORE_PATH, post(forward))
+            .route(ENDPOINT_INFO_PATH, get(move || async move { Json(info) }))
+            .with_state(state)
+            .layer(middleware::from_fn_with_state(own, same_origin::guard)),
+    );
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),
         None => api,
@@ -156,19 +176,32 @@ pub fn app(args: &ProxyArgs, key: ApiKey) -> Result<Router, ProxyError> {
 pub async fn run(args: ProxyArgs) -> Result<(), ProxyError> {
     let key = ApiKey::from_env()?;
     let router = app(&args, key)?;
-    tracing::info!(upstream = %args.upstream, "forwarding /score");
-    serve(args.listen, router).await?;
+    // The log shows the address as the page does: no user-info, no query.
+    let shown = parse_upstream(&args.upstream).map(|u| redacted(&u))?;
+    tracing::info!(upstream = %shown, "forwarding /score");
+    serve(args.listen, router, &args.limits).await?;
     Ok(())
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // Refused here, before a byte goes upstream.
-    let Ok(body) = to_bytes(body, proxy.max_body_bytes).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request is over {} bytes; lower \"max bytes per request\" in the app's settings", proxy.max_body_bytes),
-        );
+    let body = match read_body(
+        &parts.headers,
+        body,
+        proxy.max_body_bytes,
+        proxy.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(e @ BodyError::TooLarge(_)) => {
+            return error(
+                e.status(),
+                format!("{e}; lower \"max bytes per request\" in the app's settings"),
+            )
+        }
+        Err(e) => return error(e.status(), e.to_string()),
     };
     let deployment = proxy.deployment.clone().or_else(|| {
         parts
@@ -204,12 +237,14 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
                 proxy.timeout.as_secs()
             ),
         ),
+        // reqwest's own message names the whole URL, query included: it is dropped, and
+        // the address is shown as `/endpoint-info` shows it.
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
             format!(
                 "cannot reach the endpoint at {}: {}",
-                proxy.upstream,
-                error_chain(&e)
+                redacted(&proxy.upstream),
+                error_chain(&e.without_url())
             ),
         ),
     }

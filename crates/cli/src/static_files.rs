@@ -8,20 +8,36 @@
 //! file at start-up. Unknown paths fall back to `index.html` (a single-page app owns
 //! its routes); a missing `dist/` is refused at start-up with a message that says how to
 //! build it, rather than answering every request with 404.
+//!
+//! Only regular files inside `dist/` are served: a path is resolved with every
+//! symbolic link followed, and answered only if the result lies inside the canonical
+//! `dist/` (a link to `~/.ssh` or `/etc` gets 404, and so does a device or a pipe).
+//! tower-http's `ServeDir` follows links anywhere, so the checked path itself is handed
+//! to `ServeFile` (which keeps its content types, ranges and conditional requests).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use axum::http::{HeaderName, HeaderValue};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use crate::security_headers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaticFilesError {
     #[error("{0} has no index.html: build the app first (`trunk build --release`) or pass the right --dist")]
     NoIndex(PathBuf),
+    #[error(
+        "{0} leads out of the app's folder (a symbolic link?): only files inside --dist are served"
+    )]
+    Outside(PathBuf),
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -31,34 +47,105 @@ pub enum StaticFilesError {
 
 /// A router serving `dist` at `/`, with `index.html` for unknown paths.
 pub fn router(dist: &Path) -> Result<Router, StaticFilesError> {
-    let index = dist.join("index.html");
-    if !index.is_file() {
+    if !dist.join("index.html").is_file() {
         return Err(StaticFilesError::NoIndex(dist.to_path_buf()));
     }
+    let root = dist
+        .canonicalize()
+        .map_err(|source| StaticFilesError::Read {
+            path: dist.to_path_buf(),
+            source,
+        })?;
+    let index = match resolve(&root, "/index.html") {
+        Target::File(index) => index,
+        Target::Missing | Target::Refused => {
+            return Err(StaticFilesError::Outside(dist.join("index.html")))
+        }
+    };
     let html = std::fs::read_to_string(&index).map_err(|source| StaticFilesError::Read {
         path: index.clone(),
         source,
     })?;
     let csp = content_security_policy(&html);
-    let header = |name: &'static str, value: HeaderValue| {
-        SetResponseHeaderLayer::overriding(HeaderName::from_static(name), value)
+    let files = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(Dist { root, index }));
+    Ok(security_headers::common(
+        files,
+        HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+    ))
+}
+
+/// The canonical `dist/` and its `index.html`.
+struct Dist {
+    root: PathBuf,
+    index: PathBuf,
+}
+
+/// What a request's path leads to.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// A regular file inside the root: its canonical path.
+    File(PathBuf),
+    /// Nothing there (or not a valid path): the single-page app's route.
+    Missing,
+    /// Something outside the root, or not a regular file.
+    Refused,
+}
+
+/// Where `request_path` (percent-encoded, as in the URI) leads inside `root` (canonical),
+/// every symbolic link followed. A directory leads to its `index.html`.
+fn resolve(root: &Path, request_path: &str) -> Target {
+    let Ok(decoded) = percent_encoding::percent_decode_str(request_path).decode_utf8() else {
+        return Target::Missing;
     };
-    let files = ServeDir::new(dist).fallback(ServeFile::new(index));
-    Ok(Router::new()
-        .fallback_service(files)
-        .layer(header(
-            "content-security-policy",
-            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
-        ))
-        .layer(header(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(header(
-            "referrer-policy",
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(header("x-frame-options", HeaderValue::from_static("DENY"))))
+    let mut path = root.to_path_buf();
+    // As ServeDir: plain names only; `..`, a root or a drive prefix make no file.
+    for component in Path::new(decoded.trim_start_matches('/')).components() {
+        match component {
+            Component::Normal(name) => path.push(name),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Target::Missing
+            }
+        }
+    }
+    let Ok(mut real) = path.canonicalize() else {
+        return Target::Missing;
+    };
+    if !real.starts_with(root) {
+        return Target::Refused;
+    }
+    if real.is_dir() {
+        match real.join("index.html").canonicalize() {
+            Ok(index) => real = index,
+            Err(_) => return Target::Missing,
+        }
+    }
+    let regular = std::fs::metadata(&real).is_ok_and(|m| m.is_file());
+    if real.starts_with(root) && regular {
+        Target::File(real)
+    } else {
+        Target::Refused
+    }
+}
+
+async fn serve(State(dist): State<Arc<Dist>>, request: Request) -> Response {
+    let lookup = dist.clone();
+    let path = request.uri().path().to_string();
+    // Resolving touches the disk: off the async threads.
+    let target = tokio::task::spawn_blocking(move || resolve(&lookup.root, &path))
+        .await
+        .unwrap_or(Target::Missing);
+    let file = match target {
+        Target::File(file) => file,
+        Target::Missing => dist.index.clone(),
+        Target::Refused => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    match ServeFile::new(file).oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
 }
 
 /// The policy for `index_html`: own origin only, plus the hashes of its inline scripts.

@@ -136,7 +136,9 @@ async fn same_image_same_vector_whatever_the_client_quirks() {
 
 #[tokio::test]
 async fn takes_up_to_1024_rows() {
-    let r = router(&[]);
+    // request_timeout_ms covers the work: 1024 rows in a debug build on a busy machine
+    // may take more than the default 5 s.
+    let r = router(&["--request-timeout-ms", "120000"]);
     let req = request(
         (0..1024).map(|i| Row::text(format!("t{i}"))).collect(),
         Some(false),
@@ -432,4 +434,169 @@ fn help_says_it_is_not_a_medical_model() {
         .render_long_help()
         .to_string();
     assert!(help.contains("NOT a medical model"), "{help}");
+}
+
+#[tokio::test]
+async fn api_answers_are_json_with_the_security_headers() {
+    let r = router(&["--key", "k"]);
+    let ok = request(vec![Row::text("a")], Some(false)).to_body();
+    let answers = [
+        post().body(Body::from(ok.clone())).unwrap(),
+        Request::get("/emulator/stats").body(Body::empty()).unwrap(),
+        Request::get("/endpoint-info").body(Body::empty()).unwrap(),
+    ];
+    for req in answers {
+        let what = req.uri().to_string();
+        let (res, _) = send(&r, req).await;
+        let h = res.headers();
+        assert_eq!(h["content-type"], "application/json", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h[EMULATOR_HEADER], "1", "{what}");
+    }
+}
+
+/// The emulator's counters.
+async fn stats(r: &Router) -> serde_json::Value {
+    let (_, text) = send(
+        r,
+        Request::get("/emulator/stats").body(Body::empty()).unwrap(),
+    )
+    .await;
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A request that announces 100 bytes of body, sends one, and then nothing.
+fn stalled_body() -> Request<Body> {
+    let chunks =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{"))])
+            .chain(futures_util::stream::pending());
+    post()
+        .header("content-length", "100")
+        .body(Body::from_stream(chunks))
+        .unwrap()
+}
+
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn max_in_flight_is_checked_before_the_body_is_read() {
+    let r = router(&["--max-in-flight", "1"]);
+    let slow_client = tokio::spawn(r.clone().oneshot(stalled_body()));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let body = request(vec![Row::text("a")], Some(false)).to_body();
+    let (res, text) = score(&r, &body).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a request still sending its body holds its place: {text}"
+    );
+    // The client that never finished goes: its place comes back.
+    slow_client.abort();
+    let _ = slow_client.await;
+    let (res, text) = score(&r, &body).await;
+    assert_eq!(res.status(), StatusCode::OK, "{text}");
+}
+
+/// A PNG of a few dozen bytes whose header claims `width × height` pixels, base64.
+fn png_claiming(width: u32, height: u32) -> String {
+    let mut bytes = Vec::new();
+    image::GrayImage::new(1, 1)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32fast::hash(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn decoding_work_is_capped_per_image_and_per_request() {
+    let r = router(&[]);
+    // One image claiming 10 000²: refused from its header, naming its size.
+    let req = request(
+        vec![
+            Row::image(png_b64(1)),
+            Row::image(png_claiming(10_000, 10_000)),
+        ],
+        Some(false),
+    );
+    let (res, text) = score(&r, &req.to_body()).await;
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY, "{text}");
+    let reason = res.headers()["ms-azureml-model-error-reason"]
+        .to_str()
+        .unwrap();
+    assert!(
+        reason.starts_with("row 1:") && reason.contains("10000x10000"),
+        "{reason}"
+    );
+    // Five claiming 8000² each: each allowed alone, together over the request's budget,
+    // refused before the first is decoded (row 4 is where the sum passes it).
+    let req = request(
+        (0..5)
+            .map(|_| Row::image(png_claiming(8000, 8000)))
+            .collect(),
+        Some(false),
+    );
+    let (res, text) = score(&r, &req.to_body()).await;
+    assert_eq!(res.status(), StatusCode::FAILED_DEPENDENCY, "{text}");
+    let reason = res.headers()["ms-azureml-model-error-reason"]
+        .to_str()
+        .unwrap();
+    assert!(
+        reason.starts_with("row 4:") && reason.contains("limit per request"),
+        "{reason}"
+    );
+    assert_eq!(stats(&r).await["rows_computed"], 0);
+}
+
+/// 1024 rows of 77-token texts: seconds of work for the emulator.
+fn long_work() -> String {
+    let text = "chest x-ray anteroposterior ".repeat(30);
+    request(
+        (0..1024)
+            .map(|i| Row::text(format!("{i} {text}")))
+            .collect(),
+        Some(false),
+    )
+    .to_body()
+}
+
+#[tokio::test]
+async fn work_stops_when_the_client_leaves() {
+    let r = router(&["--request-timeout-ms", "600000"]);
+    let gone = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        r.clone()
+            .oneshot(post().body(Body::from(long_work())).unwrap()),
+    )
+    .await;
+    assert!(gone.is_err(), "the work should take longer than 300 ms");
+    // The work notices at its next row.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let first = stats(&r).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let later = stats(&r).await;
+    assert_eq!(first["cancelled"], 1, "{first}");
+    assert_eq!(
+        first["rows_computed"], later["rows_computed"],
+        "work went on after the client left"
+    );
+    assert!(later["rows_computed"].as_u64().unwrap() < 1024, "{later}");
+}
+
+#[tokio::test]
+async fn request_timeout_covers_the_work_not_only_the_latency() {
+    let r = router(&["--request-timeout-ms", "300"]);
+    let (res, text) = score(&r, &long_work()).await;
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT, "{text}");
+    assert!(text.contains("300 ms"), "{text}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let stats = stats(&r).await;
+    assert_eq!(stats["cancelled"], 1, "{stats}");
+    assert!(stats["rows_computed"].as_u64().unwrap() < 1024, "{stats}");
 }

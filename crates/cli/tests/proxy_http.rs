@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{emulate_args, parse, spawn};
+use common::{emulate_args, parse, spawn, Server};
 
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +44,19 @@ async fn stats(emulator: &str) -> serde_json::Value {
     get_json(format!("{emulator}/emulator/stats")).await
 }
 
+/// A client sending `Content-Type: application/json`, as the app does.
+fn json_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn text_request() -> ScoreRequest {
     ScoreRequest {
         rows: vec![Row::text("x-ray chest anteroposterior Atelectasis")],
@@ -53,8 +66,9 @@ fn text_request() -> ScoreRequest {
 
 /// The browser's POST of a one-label request through the proxy at `px`.
 async fn score_text(px: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    json_client()
         .post(format!("{px}/score"))
+        .header("content-type", "application/json")
         .body(text_request().to_body())
         .send()
         .await
@@ -83,7 +97,7 @@ async fn key_is_injected_and_never_visible_to_the_browser() {
     )
     .unwrap();
     let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let req = text_request();
 
     // The browser sends no key (or a wrong one): the proxy's key is what reaches the endpoint.
@@ -159,7 +173,7 @@ async fn retry_after_and_model_error_headers_pass_through() {
     ])
     .await;
     let px = proxy(&format!("{emu}/score"), &[], None).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let body = text_request().to_body();
     let slow = client.post(format!("{px}/score")).body(body.clone()).send();
     let throttled = async {
@@ -197,7 +211,7 @@ async fn oversized_body_never_reaches_upstream() {
         rows: vec![Row::text("a".repeat(5000))],
         get_scaling_factor: Some(false),
     };
-    let res = reqwest::Client::new()
+    let res = json_client()
         .post(format!("{px}/score"))
         .body(big.to_body())
         .send()
@@ -214,7 +228,7 @@ async fn only_post_score_is_forwarded() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
     let px = proxy(&format!("{emu}/score"), &[], Some(dist.path())).await;
-    let client = reqwest::Client::new();
+    let client = json_client();
     let body = text_request().to_body();
     let get_score = client.get(format!("{px}/score")).send().await.unwrap();
     assert_eq!(get_score.status(), 405);
@@ -256,7 +270,7 @@ async fn upstream_sees_only_the_headers_it_needs() {
     );
     let up = spawn(upstream).await;
     let px = proxy(&format!("{up}/score"), &["--deployment", "blue"], None).await;
-    let res = reqwest::Client::new()
+    let res = json_client()
         .post(format!("{px}/score"))
         .header("cookie", "session=browser-secret")
         .header("authorization", "Bearer browser-guess")
@@ -314,4 +328,148 @@ async fn endpoint_info_names_the_upstream_without_secrets() {
         info,
         serde_json::json!({"kind": "proxy", "upstream": "https://x.westeurope.inference.ml.azure.com/score", "deployment": "blue"})
     );
+}
+
+/// A recording upstream: answers every `POST /score` with one text vector and keeps the
+/// headers it saw.
+async fn recording_upstream() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = seen.clone();
+    let upstream = Router::new().route(
+        "/score",
+        post(move |req: Request| async move {
+            let headers = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()));
+            record.lock().unwrap().extend(headers);
+            axum::Json(serde_json::json!([{"text_features": vec![0.03125f32; 1024]}]))
+        }),
+    );
+    (spawn(upstream).await, seen)
+}
+
+#[tokio::test]
+async fn user_info_in_upstream_is_not_sent_as_a_second_authorization() {
+    let (up, seen) = recording_upstream().await;
+    let with_user_info = up.replace("http://", "http://user:pw@");
+    let px = proxy(&format!("{with_user_info}/score?sig=abc"), &[], None).await;
+    assert_eq!(score_text(&px).await.status(), 200);
+    let authorizations: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(authorizations, [format!("Bearer {KEY}")]);
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_502_and_the_log_show_the_upstream_without_user_info_or_query() {
+    let port = closed_port();
+    let upstream = format!("http://usr:pa55w0rd@127.0.0.1:{port}/score?sig=s3cr3t-t0ken#frag");
+    let server = Server::start(
+        &["proxy", "--listen", "127.0.0.1:0", "--upstream", &upstream],
+        &[
+            (medinsight::proxy::KEY_VARIABLE, KEY),
+            ("RUST_LOG", "medinsight=debug"),
+        ],
+    );
+    let res = score_text(&server.url).await;
+    let (status, seen) = visible(res).await;
+    let log = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert_eq!(status, 502, "{seen}");
+    assert!(
+        seen.contains(&format!(
+            "cannot reach the endpoint at http://127.0.0.1:{port}/score"
+        )),
+        "{seen}"
+    );
+    assert!(
+        log.contains(&format!("http://127.0.0.1:{port}/score")),
+        "{log}"
+    );
+    for secret in ["usr", "pa55w0rd", "s3cr3t-t0ken", "sig=", "frag", KEY] {
+        assert!(!seen.contains(secret), "{secret} in the 502: {seen}");
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
+
+/// The headers every answer of the proxy's API carries, whatever its status.
+fn assert_api_headers(res: &reqwest::Response, what: &str) {
+    let h = res.headers();
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert_eq!(get("content-type"), "application/json", "{what}: {h:?}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}: {h:?}");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}: {h:?}");
+    assert_eq!(get("referrer-policy"), "no-referrer", "{what}: {h:?}");
+    assert_eq!(get("cache-control"), "no-store", "{what}: {h:?}");
+    assert!(
+        get("content-security-policy").contains("default-src 'none'"),
+        "{what}: {h:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_api_answer_is_json_with_the_security_headers() {
+    // An upstream (or a gateway before it) answering with an HTML page.
+    let html = Router::new().route(
+        "/score",
+        post(|| async { ([("content-type", "text/html")], "<script>alert(1)</script>") }),
+    );
+    let up = spawn(html).await;
+    let px = proxy(&format!("{up}/score"), &["--max-body-bytes", "1000"], None).await;
+    let dead = proxy(
+        &format!("http://127.0.0.1:{}/score", closed_port()),
+        &[],
+        None,
+    )
+    .await;
+    let client = json_client();
+    let json_post = |url: String, body: String| {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answers = [
+        (
+            "200 with upstream HTML",
+            json_post(format!("{px}/score"), text_request().to_body()).await,
+        ),
+        (
+            "413",
+            json_post(format!("{px}/score"), "x".repeat(2000)).await,
+        ),
+        (
+            "502",
+            json_post(format!("{dead}/score"), text_request().to_body()).await,
+        ),
+        ("405", client.get(format!("{px}/score")).send().await),
+        (
+            "endpoint-info",
+            client.get(format!("{px}/endpoint-info")).send().await,
+        ),
+    ];
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|(_, r)| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 413, 502, 405, 200]);
+    for (what, res) in &answers {
+        assert_api_headers(res.as_ref().unwrap(), what);
+    }
 }

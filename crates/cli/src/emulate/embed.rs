@@ -30,6 +30,13 @@ const TEXT_SEED: u64 = 0x4d49_5458_0000_0001;
 /// claims 100 000² pixels must not take the emulator down.
 const MAX_SIDE: u32 = 16_384;
 const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+/// Pixels one image may have (8192²; the app sends 512²), checked from the file's
+/// header before any pixel is decoded: a few hundred bytes of PNG can claim gigabytes.
+pub const MAX_IMAGE_PIXELS: u64 = 8192 * 8192;
+/// Pixels one request's images may add up to: the most rows a request may have (1024),
+/// each at the size the app sends. The body cap does not bound decoding work (a
+/// megabyte of PNG can hold a billion flat pixels); this does.
+pub const MAX_REQUEST_PIXELS: u64 = 1024 * 512 * 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -39,6 +46,32 @@ pub enum EmbedError {
     Decode(#[from] image::ImageError),
     #[error("the image's format is not recognised: {0}")]
     Format(std::io::Error),
+    // ASCII only: the reason also travels in a header.
+    #[error("the image is {width}x{height} pixels, over the emulator's limit of {MAX_IMAGE_PIXELS} pixels per image (the app sends 512x512)")]
+    TooLarge { width: u32, height: u32 },
+    #[error("the request's images add up to more than {MAX_REQUEST_PIXELS} pixels, the emulator's limit per request; send fewer or smaller images per request")]
+    OverBudget,
+}
+
+/// The bytes of a base64 image cell (line breaks allowed, as Python sends them).
+pub fn decode_b64(cell: &str) -> Result<Vec<u8>, EmbedError> {
+    use base64::Engine;
+    let compact: String = cell.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    Ok(base64::engine::general_purpose::STANDARD.decode(compact)?)
+}
+
+/// The pixels `bytes` claims to hold, from its header alone; refused over
+/// [`MAX_IMAGE_PIXELS`].
+pub fn pixels(bytes: &[u8]) -> Result<u64, EmbedError> {
+    let (width, height) = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(EmbedError::Format)?
+        .into_dimensions()?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(EmbedError::TooLarge { width, height });
+    }
+    Ok(pixels)
 }
 
 pub struct Embedder {
@@ -67,13 +100,11 @@ impl Embedder {
 
     /// The vector of a base64 image cell (line breaks allowed, as Python sends them).
     pub fn image_b64(&self, cell: &str) -> Result<Vec<f32>, EmbedError> {
-        use base64::Engine;
-        let compact: String = cell.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(compact)?;
-        self.image(&bytes)
+        self.image(&decode_b64(cell)?)
     }
 
     pub fn image(&self, bytes: &[u8]) -> Result<Vec<f32>, EmbedError> {
+        pixels(bytes)?;
         let mut reader = ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
             .map_err(EmbedError::Format)?;
@@ -245,6 +276,29 @@ mod tests {
         huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         assert!(e.image(&huge).is_err());
+    }
+
+    #[test]
+    fn an_image_over_the_pixel_limit_is_refused_from_its_header() {
+        // 10 000 × 10 000: under the decoder's own limits, over the emulator's.
+        let mut claims = png(1, 1, |_, _| 0);
+        claims[16..20].copy_from_slice(&10_000u32.to_be_bytes());
+        claims[20..24].copy_from_slice(&10_000u32.to_be_bytes());
+        let crc = crc32fast::hash(&claims[12..29]);
+        claims[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = Embedder::new().image(&claims).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmbedError::TooLarge {
+                    width: 10_000,
+                    height: 10_000
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("10000x10000"), "{err}");
+        assert_eq!(pixels(&png(30, 20, |_, _| 0)).unwrap(), 600);
     }
 
     #[test]

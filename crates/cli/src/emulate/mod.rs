@@ -5,32 +5,35 @@
 //! deterministic stand-in vectors ([`embed`]), and fails the way the real service fails
 //! (401, 404, 408, 413, 424, 429, 5xx), on demand and reproducibly ([`faults`]). It is
 //! not a medical model, and every response says so in `x-medinsight-emulator: 1`.
+//! Each request's work is bounded and stops when nobody waits for it ([`work`]). It
+//! holds no key, so the proxy's same-origin rule ([`crate::same_origin`]) is not applied.
 //! The router is built by [`app`] so tests drive it with `oneshot`; [`run`] binds it.
 
 pub mod embed;
 pub mod faults;
+pub mod work;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use medinsight_core::endpoint::info::{EndpointInfo, ENDPOINT_INFO_PATH, SCORE_PATH};
-use medinsight_core::endpoint::wire::{parse_request, ScalingFactor, ScoreRequest, ScoreResponse};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cli::EmulateArgs;
-use crate::serve::{json_error as error, serve, ServeError};
+use crate::security_headers;
+use crate::serve::{json_error as error, read_body, serve, BodyError, ServeError};
 use crate::static_files::{self, StaticFilesError};
-use embed::{EmbedError, Embedder};
+use embed::Embedder;
 use faults::{Fault, FaultPlan};
+use work::{Cancel, WorkError};
 
 /// The docs' example value of `scaling_factor`, returned when asked for.
 pub const SCALING_FACTOR: f64 = 4.516357;
@@ -58,12 +61,16 @@ pub struct Stats {
     pub throttled: AtomicU64,
     /// Requests answered with an injected fault.
     pub faults: AtomicU64,
+    /// Rows whose vectors were computed, answered or not.
+    pub rows_computed: AtomicU64,
+    /// Requests whose work was stopped because the client left or the time ran out.
+    pub cancelled: AtomicU64,
 }
 
 struct Emulator {
     args: EmulateArgs,
     embedder: Embedder,
-    in_flight: Option<Semaphore>,
+    in_flight: Option<Arc<Semaphore>>,
     faults: FaultPlan,
     stats: Stats,
 }
@@ -73,7 +80,9 @@ struct Emulator {
 pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
     let state = Arc::new(Emulator {
         embedder: Embedder::new(),
-        in_flight: args.max_in_flight.map(|n| Semaphore::new(n.max(1))),
+        in_flight: args
+            .max_in_flight
+            .map(|n| Arc::new(Semaphore::new(n.max(1)))),
         faults: FaultPlan::new(args.seed, args.fault_rate, &args.faults),
         stats: Stats::default(),
         args: args.clone(),
@@ -95,6 +104,7 @@ pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
             HeaderValue::from_static("1"),
         ))
         .with_state(state);
+    let api = security_headers::api(api);
     Ok(match &args.dist {
         Some(dist) => api.merge(static_files::router(dist)?),
         None => api,
@@ -104,28 +114,22 @@ pub fn app(args: &EmulateArgs) -> Result<Router, EmulateError> {
 pub async fn run(args: EmulateArgs) -> Result<(), EmulateError> {
     let router = app(&args)?;
     tracing::warn!("emulator: vectors are deterministic stand-ins, not from a medical model");
-    serve(args.listen, router).await?;
+    serve(args.listen, router, &args.limits).await?;
     Ok(())
 }
 
 async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
+    let started = Instant::now();
     emu.stats.requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = request.into_parts();
     if let Some(response) = check_gateway(&emu.args, &parts.headers) {
         return response;
     }
-    let Ok(body) = to_bytes(body, emu.args.max_body_bytes).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is over {} bytes; send fewer images per request",
-                emu.args.max_body_bytes
-            ),
-        );
-    };
-    let _permit = match &emu.in_flight {
+    // A place first, then the body: a request over --max-in-flight is refused before
+    // its bytes are read. The place goes with the work, and comes back when it ends.
+    let permit = match &emu.in_flight {
         None => None,
-        Some(sem) => match sem.try_acquire() {
+        Some(sem) => match sem.clone().try_acquire_owned() {
             Ok(p) => Some(p),
             Err(_) => {
                 emu.stats.throttled.fetch_add(1, Ordering::Relaxed);
@@ -139,9 +143,32 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
             }
         },
     };
+    let body = match read_body(
+        &parts.headers,
+        body,
+        emu.args.max_body_bytes,
+        emu.args.limits.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(e @ BodyError::TooLarge(_)) => {
+            return error(e.status(), format!("{e}; send fewer images per request"))
+        }
+        Err(e) => return error(e.status(), e.to_string()),
+    };
     let draw = emu.faults.draw(emu.args.jitter_ms);
     let delay = Duration::from_millis(emu.args.latency_ms + draw.jitter_ms);
     let timeout = Duration::from_millis(emu.args.request_timeout_ms);
+    let timed_out = || {
+        error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than request_timeout_ms ({} ms)",
+                timeout.as_millis()
+            ),
+        )
+    };
     if delay > timeout || draw.fault == Some(Fault::Timeout) {
         tokio::time::sleep(delay.min(timeout)).await;
         // Only an injected 408 is a fault; latency over the timeout is the real thing.
@@ -149,13 +176,7 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
         emu.stats
             .faults
             .fetch_add(u64::from(injected), Ordering::Relaxed);
-        return error(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request took longer than request_timeout_ms ({} ms)",
-                timeout.as_millis()
-            ),
-        );
+        return timed_out();
     }
     tokio::time::sleep(delay).await;
     if let Some(fault) = draw.fault {
@@ -164,25 +185,31 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
             return response;
         }
     }
-    // The scoring wrapper inside the model container refuses a malformed body or a
-    // mixed one (a column filled in some rows only) with its own 400; the gateway hands
-    // any non-200 of the container to the client as 424 with the container's status and
-    // reason in headers. So does this emulator.
-    let request = match parse_request(&body) {
-        Ok(r) => r,
-        Err(e) => return model_error(StatusCode::BAD_REQUEST, &e.to_string()),
+    // The work runs on a blocking thread; `cancel` stops it when this future is dropped
+    // (the client left) or the time runs out, as request_timeout_ms covers the whole
+    // request on the real service, not the latency alone.
+    let (cancel, cancelled) = Cancel::new();
+    let worker = emu.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let _place = permit;
+        work::score(&worker.embedder, &worker.stats, &body, &cancelled)
+    });
+    let left = timeout.saturating_sub(started.elapsed());
+    let Ok(done) = tokio::time::timeout(left, work).await else {
+        drop(cancel);
+        return timed_out();
     };
-    let rows = request.rows.len() as u64;
-    let emu2 = emu.clone();
-    let embedded = tokio::task::spawn_blocking(move || embed_all(&emu2.embedder, &request)).await;
-    let response = match embedded {
+    // The scoring wrapper inside the model container refuses a malformed body or a
+    // mixed one (a column filled in some rows only) with its own 400, and fails on an
+    // image it cannot read with a 500; the gateway hands any non-200 of the container
+    // to the client as 424 with the container's status and reason in headers. So does
+    // this emulator.
+    let response = match done {
         Ok(Ok(r)) => r,
-        Ok(Err((row, e))) => {
-            return model_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("row {row}: {e}"),
-            )
+        Ok(Err(WorkError::Refused(reason))) => {
+            return model_error(StatusCode::BAD_REQUEST, &reason)
         }
+        Ok(Err(e)) => return model_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         Err(e) => {
             return model_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -190,6 +217,8 @@ async fn score(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
             )
         }
     };
+    drop(cancel);
+    let rows = response.images.len() as u64;
     if let Some(fault) = draw.fault {
         return fault.after_model(response, emu.args.response_shape.into());
     }
@@ -252,30 +281,4 @@ pub(crate) fn model_error(container_status: StatusCode, reason: &str) -> Respons
         header_value(&reason.replace(['\r', '\n'], " ")),
     );
     res
-}
-
-fn embed_all(
-    embedder: &Embedder,
-    request: &ScoreRequest,
-) -> Result<ScoreResponse, (usize, EmbedError)> {
-    let mut images = Vec::with_capacity(request.rows.len());
-    let mut texts = Vec::with_capacity(request.rows.len());
-    for (i, row) in request.rows.iter().enumerate() {
-        images.push(
-            row.image
-                .as_deref()
-                .map(|b| embedder.image_b64(b))
-                .transpose()
-                .map_err(|e| (i, e))?,
-        );
-        texts.push(row.text.as_deref().map(|t| embedder.text(t)));
-    }
-    let scaling_factor = request
-        .wants_scaling_factor()
-        .then_some(ScalingFactor(SCALING_FACTOR));
-    Ok(ScoreResponse {
-        images,
-        texts,
-        scaling_factor,
-    })
 }
