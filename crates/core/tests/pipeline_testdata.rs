@@ -386,6 +386,92 @@ fn a_bare_data_set_without_preamble_or_meta_is_read_in_each_encoding() {
     ));
 }
 
+/// MR_small (64×64, 16-bit) turned into a PALETTE COLOR image: index = column × 4,
+/// red rising with the index, green falling, blue constant; 16-bit entries.
+fn palette_image(first_mapped: u16) -> Vec<u8> {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let single = read("dicom/MR_small.dcm");
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .from_reader(&single[128..])
+        .unwrap();
+    let indices: Vec<u16> = (0..64 * 64).map(|i| (i % 64) as u16 * 4).collect();
+    let put = |obj: &mut dicom_object::DefaultDicomObject, tag, vr, value| {
+        obj.put(DataElement::new(tag, vr, value));
+    };
+    put(
+        &mut obj,
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(indices.into()),
+    );
+    put(
+        &mut obj,
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        PrimitiveValue::from("PALETTE COLOR"),
+    );
+    put(
+        &mut obj,
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(0u16),
+    );
+    let descriptor = PrimitiveValue::U16([256, first_mapped, 16].as_slice().into());
+    let red: Vec<u16> = (0..256u16).map(|i| i * 256).collect();
+    let green: Vec<u16> = (0..256u16).map(|i| (255 - i) * 256).collect();
+    let blue = vec![0x8000u16; 256];
+    for (d, t, table) in [
+        (
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            red,
+        ),
+        (
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            green,
+        ),
+        (
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            blue,
+        ),
+    ] {
+        put(&mut obj, d, VR::US, descriptor.clone());
+        put(&mut obj, t, VR::OW, PrimitiveValue::U16(table.into()));
+    }
+    let mut out = Vec::new();
+    obj.write_all(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn palette_color_images_are_read_through_their_lookup_tables() {
+    let source = decode(&palette_image(0), FrameChoice::First).unwrap();
+    assert_eq!(source.channels, 3);
+    let Samples::U8(rgb) = &source.samples else {
+        panic!("palette images decode to 8-bit RGB");
+    };
+    // Column 10: index 40 → red 40, green 215, blue 128.
+    assert_eq!(rgb[10 * 3..10 * 3 + 3], [40, 215, 128]);
+    assert_eq!(rgb[63 * 3..63 * 3 + 3], [252, 3, 128]);
+    // A table that starts at index 100: lower indices take its first entry.
+    let shifted = decode(&palette_image(100), FrameChoice::First).unwrap();
+    let Samples::U8(rgb) = &shifted.samples else {
+        panic!()
+    };
+    assert_eq!(rgb[0..3], [0, 255, 128], "index 0 < first mapped 100");
+    assert_eq!(
+        rgb[30 * 3..30 * 3 + 3],
+        [20, 235, 128],
+        "index 120 → entry 20"
+    );
+    // And it prepares like any colour image.
+    let prepared = prepare(&palette_image(0), PrepareOptions::default()).unwrap();
+    assert_eq!(prepared.channels, 3);
+}
+
 #[test]
 fn frame_out_of_range_is_explained() {
     let err = decode(&read("dicom/CT_small.dcm"), FrameChoice::Index(3)).unwrap_err();

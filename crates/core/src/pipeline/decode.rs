@@ -431,8 +431,13 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
     // found; should another decoder still panic, natively it becomes this file's error
     // instead of ending the whole batch. (In wasm a panic aborts; the app isolates
     // decoding in a worker for that reason.)
+    let palette = photometric == "PALETTE COLOR";
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pixel_samples(&obj, frame, monochrome)
+        if palette {
+            palette_samples(&obj, frame)
+        } else {
+            pixel_samples(&obj, frame, monochrome)
+        }
     }))
     .unwrap_or_else(|_| {
         Err(DecodeError::DicomPixels(
@@ -506,6 +511,124 @@ fn pixel_samples(
             .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
             .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
         rgb_or_gray(image.to_rgb8().into_raw())
+    })
+}
+
+/// A PALETTE COLOR frame through its red, green and blue lookup tables, as 8-bit RGB
+/// (what GDCM, and so Microsoft's client through SimpleITK, and pydicom's
+/// `apply_color_lut` make of it). Each table is a descriptor — entries (0 meaning
+/// 65 536), the first index mapped, bits per entry — and its data; indices outside the
+/// table take its first or last entry, as PS3.3 C.7.6.3.1.5 says. Segmented tables are
+/// refused by name.
+fn palette_samples(obj: &DefaultDicomObject, frame: u32) -> Result<(u8, Samples), DecodeError> {
+    let lut = |descriptor, data, colour| palette_lut(obj, descriptor, data, colour);
+    let red = lut(
+        tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+        tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+        "red",
+    )?;
+    let green = lut(
+        tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+        tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+        "green",
+    )?;
+    let blue = lut(
+        tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+        tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+        "blue",
+    )?;
+    let pixels = obj
+        .decode_pixel_data_frame(frame)
+        .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
+    let options = ConvertOptions::new()
+        .with_modality_lut(ModalityLutOption::None)
+        .with_voi_lut(VoiLutOption::Identity);
+    let indices: Vec<i64> = pixels
+        .to_vec_frame_with_options::<f32>(0, &options)
+        .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?
+        .into_iter()
+        .map(|v| v as i64)
+        .collect();
+    let mut rgb = Vec::with_capacity(indices.len() * 3);
+    for index in indices {
+        rgb.extend([red.get(index), green.get(index), blue.get(index)]);
+    }
+    Ok(rgb_or_gray(rgb))
+}
+
+/// One colour's palette: 8-bit entries (16-bit ones keep their high byte) from `first`.
+struct PaletteLut {
+    first: i64,
+    entries: Vec<u8>,
+}
+
+impl PaletteLut {
+    fn get(&self, index: i64) -> u8 {
+        let at = (index - self.first).clamp(0, self.entries.len() as i64 - 1);
+        self.entries[at as usize]
+    }
+}
+
+fn palette_lut(
+    obj: &DefaultDicomObject,
+    descriptor: dicom_core::Tag,
+    data: dicom_core::Tag,
+    colour: &str,
+) -> Result<PaletteLut, DecodeError> {
+    let refuse = |what: &str| DecodeError::DicomPixels(format!("its {colour} palette {what}"));
+    let d: Vec<i64> = obj
+        .element_opt(descriptor)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_multi_int::<i64>().ok())
+        .ok_or_else(|| {
+            let segmented = tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA;
+            if obj.element_opt(segmented).ok().flatten().is_some() {
+                refuse("is segmented, which this tool does not read")
+            } else {
+                refuse("descriptor is missing")
+            }
+        })?;
+    let [count, first, bits] = d[..] else {
+        return Err(refuse("descriptor does not have three values"));
+    };
+    // The count and first index are US or SS by the pixel representation; 0 entries
+    // means 65 536, and a negative count read as SS is its unsigned value.
+    let count = match count.rem_euclid(65_536) {
+        0 => 65_536,
+        n => n as usize,
+    };
+    let element = obj
+        .element_opt(data)
+        .ok()
+        .flatten()
+        .ok_or_else(|| refuse("data is missing"))?;
+    let words: Vec<u16> = element
+        .to_multi_int::<u16>()
+        .map_err(|_| refuse("data is not a table of numbers"))?;
+    let entries: Vec<u8> = match bits {
+        // 16-bit entries: the high byte is the 8-bit colour.
+        16 => words.iter().map(|w| (w >> 8) as u8).collect(),
+        // 8-bit entries, one per 16-bit word (values ≤ 255) or two per word.
+        8 if words.len() >= count && words.iter().all(|&w| w <= 255) => {
+            words.iter().map(|&w| w as u8).collect()
+        }
+        8 => words.iter().flat_map(|w| w.to_le_bytes()).collect(),
+        other => {
+            return Err(refuse(&format!(
+                "has {other} bits per entry; expected 8 or 16"
+            )))
+        }
+    };
+    if entries.len() < count {
+        return Err(refuse(&format!(
+            "declares {count} entries but holds {}",
+            entries.len()
+        )));
+    }
+    Ok(PaletteLut {
+        first,
+        entries: entries[..count].to_vec(),
     })
 }
 
