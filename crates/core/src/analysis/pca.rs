@@ -21,7 +21,8 @@ const MIN_STEPS: usize = 30;
 /// the worker's two-minute limit in wasm. Only a nearly flat spectrum — where the first
 /// two axes are set by noise and any two of the near-equal directions make as good a
 /// map — exhausts it; structured data converges long before.
-const WORK: usize = 100 * 10_000 * 1024 * BLOCK;
+/// In `u64`: it exceeds a 32-bit `usize` (wasm32).
+const WORK: u64 = 100 * 10_000 * 1024 * BLOCK as u64;
 
 /// Converged when the residual `|C·u − θ·u|` of both wanted Ritz pairs is below this
 /// fraction of the largest variance. Not lower: the products accumulate in `f32`, whose
@@ -36,7 +37,13 @@ pub const TOLERANCE: f64 = 1e-5;
 /// Steps the iteration may take for `n` rows of `d` values: [`WORK`] spread over the
 /// data's size, within `MIN_STEPS..=MAX_STEPS`.
 pub fn step_limit(n: usize, d: usize) -> usize {
-    (WORK / n.saturating_mul(d).saturating_mul(BLOCK).max(1)).clamp(MIN_STEPS, MAX_STEPS)
+    let per_step = (n as u64)
+        .saturating_mul(d as u64)
+        .saturating_mul(BLOCK as u64)
+        .max(1);
+    usize::try_from(WORK / per_step)
+        .unwrap_or(MAX_STEPS)
+        .clamp(MIN_STEPS, MAX_STEPS)
 }
 
 /// A fitted projection.
