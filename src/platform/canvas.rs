@@ -1,5 +1,5 @@
 //! Drawing on a `<canvas>`: whole matrices as one `ImageData` (heatmaps), dots for the
-//! map. Errors (no 2D context, a refused `ImageData`) come back typed, to be shown.
+//! map (batched by look). Errors (no 2D context, a refused `ImageData`) come back typed, to be shown.
 
 use wasm_bindgen::JsCast;
 
@@ -43,51 +43,80 @@ pub fn paint(
         .map_err(call("painting the canvas"))
 }
 
-/// One dot of a scatter plot, in canvas CSS pixels.
-pub struct Dot {
-    pub x: f64,
-    pub y: f64,
-    pub rgb: [u8; 3],
-    pub ring: bool,
+/// Dots that look alike, drawn as one path and one fill: a map of 10 000 points is a
+/// dozen fills, not 10 000 (nor 10 000 DOM nodes).
+pub struct DotLayer<'a> {
+    /// Centres, in the plot's own units (see [`scatter`]).
+    pub centres: &'a [[f64; 2]],
+    pub radius: f64,
+    /// Squares of the same area instead of discs: in a software-rasterised canvas 10 000
+    /// discs took ~30 ms to fill and squares ~11 ms (headless Chromium, `tests/map.rs`),
+    /// and at a radius of 2 pixels the eye barely tells them apart.
+    pub square: bool,
+    /// A CSS colour to fill with, if filled.
+    pub fill: Option<&'a str>,
+    /// A CSS colour and line width to outline with, if outlined.
+    pub stroke: Option<(&'a str, f64)>,
+    /// Opacity, 0 to 1.
+    pub alpha: f64,
 }
 
-/// Draws dots on a canvas sized `width × height` CSS pixels (sharp on HiDPI screens).
+/// Draws `layers` in order on a canvas showing a `width × height` plot, whatever size
+/// CSS gives the canvas: its backing store is its displayed size times the device pixel
+/// ratio (sharp on HiDPI screens), and the plot is scaled onto it. The store is resized
+/// only when that size changes, since resizing reallocates it.
 pub fn scatter(
     canvas: &web_sys::HtmlCanvasElement,
     width: f64,
     height: f64,
-    dots: &[Dot],
+    layers: &[DotLayer<'_>],
 ) -> Result<(), BrowserError> {
     let ratio = web_sys::window()
         .map_or(1.0, |w| w.device_pixel_ratio())
         .max(1.0);
-    canvas.set_width((width * ratio) as u32);
-    canvas.set_height((height * ratio) as u32);
+    // Not laid out (a hidden tab): draw at the plot's own size.
+    let shown = match canvas.client_width() {
+        w if w > 0 => f64::from(w),
+        _ => width,
+    };
+    let k = ratio * shown / width;
+    let (w, h) = ((width * k).round() as u32, (height * k).round() as u32);
+    if canvas.width() != w || canvas.height() != h {
+        canvas.set_width(w.max(1));
+        canvas.set_height(h.max(1));
+    }
     let context = context_2d(canvas)?;
     context
-        .scale(ratio, ratio)
+        .set_transform(k, 0.0, 0.0, k, 0.0, 0.0)
         .map_err(call("scaling the canvas"))?;
     context.clear_rect(0.0, 0.0, width, height);
-    for d in dots
-        .iter()
-        .filter(|d| !d.ring)
-        .chain(dots.iter().filter(|d| d.ring))
-    {
+    for layer in layers.iter().filter(|l| !l.centres.is_empty()) {
+        context.set_global_alpha(layer.alpha);
         context.begin_path();
-        let _ = context.arc(
-            d.x,
-            d.y,
-            if d.ring { 6.0 } else { 4.0 },
-            0.0,
-            std::f64::consts::TAU,
-        );
-        context.set_fill_style_str(&format!("rgb({},{},{})", d.rgb[0], d.rgb[1], d.rgb[2]));
-        context.fill();
-        if d.ring {
-            context.set_line_width(2.5);
-            context.set_stroke_style_str("#ffffff");
+        if layer.square {
+            // Side r·√π: the disc's area.
+            let half = layer.radius * std::f64::consts::PI.sqrt() / 2.0;
+            for &[x, y] in layer.centres {
+                context.rect(x - half, y - half, 2.0 * half, 2.0 * half);
+            }
+        } else {
+            for &[x, y] in layer.centres {
+                context.move_to(x + layer.radius, y);
+                context
+                    .arc(x, y, layer.radius, 0.0, std::f64::consts::TAU)
+                    .map_err(call("drawing a dot"))?;
+            }
+        }
+        if let Some(fill) = layer.fill {
+            context.set_fill_style_str(fill);
+            context.fill();
+        }
+        if let Some((colour, line)) = layer.stroke {
+            context.set_line_width(line);
+            context.set_stroke_style_str(colour);
             context.stroke();
         }
     }
+    context.set_global_alpha(1.0);
     Ok(())
 }

@@ -296,7 +296,7 @@ pub fn App() -> impl IntoView {
                                 .into_any()
                         }
                         Tab::Map => {
-                            view! { <PcaMap images=session.images selected=session.selected analyst=analyst /> }
+                            view! { <PcaMap images=session.images selected=session.selected selection=session.selection analyst=analyst /> }
                                 .into_any()
                         }
                         Tab::Classifier => {

@@ -4,6 +4,7 @@
 pub mod classifier_view;
 pub mod embeddings_table;
 pub mod export_panel;
+pub mod map_plot;
 pub mod neighbours_view;
 pub mod outliers_view;
 pub mod pca_map;

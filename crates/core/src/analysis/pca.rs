@@ -1,15 +1,54 @@
 //! Principal component analysis to two dimensions, for the map.
 //!
 //! Exact PCA: the top two eigenvectors of the covariance matrix, found by subspace
-//! iteration with Rayleigh–Ritz until their residual `|C·u − λ·u|` is at float
-//! precision. The covariance is never formed — each step multiplies by `Xᵀ(X·Q)` — so a
+//! iteration with Rayleigh–Ritz until their residual `|C·u − λ·u|` is below
+//! [`TOLERANCE`] (a thousandth of a pixel's worth on the map), within a step budget that
+//! keeps 10 000 × 1024 to a few seconds ([`step_limit`]). The covariance is never formed — each step multiplies by `Xᵀ(X·Q)` — so a
 //! step costs `2·N·D` per vector of the block instead of the `N·D²` of building the
 //! 1024 × 1024 covariance, and memory stays at the data. Signs are fixed (largest coordinate positive) so the map does not
 //! flip between runs.
 
-/// Power-iteration steps at most. Each is `4·N·D` multiply-adds (0.1 s at 2 000 × 1024
-/// in wasm); embeddings' spectra fall off fast, so a few dozen steps usually converge.
+/// Power-iteration steps at most, however small the data. Each is `2·N·D` multiply-adds
+/// per vector of the block; embeddings' spectra fall off fast, so a few dozen steps
+/// usually converge.
 pub const MAX_STEPS: usize = 1000;
+
+/// Steps allowed however large the data: enough for any spectrum with a visible gap.
+const MIN_STEPS: usize = 30;
+
+/// The iteration's budget in row-times-vector products (`N·D` multiply-adds each, two per
+/// block vector per step): 60 steps at 10 000 × 1024, where a step took 36–74 ms
+/// natively and ~200 ms in wasm on a loaded two-core machine — well inside the worker's
+/// two-minute limit. Only a nearly flat spectrum — where
+/// the first two axes are set by noise and any two of the near-equal directions make as
+/// good a map — exhausts it: forty overlapping clusters at 10 000 × 1024 have then
+/// converged to a residual of 3·10⁻⁴ and their captured variance to 10⁻⁶. Structured
+/// data converges long before (five clusters: 5 steps).
+///
+/// In `u64`: it exceeds a 32-bit `usize` (wasm32).
+const WORK: u64 = 60 * 10_000 * 1024 * BLOCK as u64;
+
+/// Converged when the residual `|C·u − θ·u|` of both wanted Ritz pairs is below this
+/// fraction of the largest variance. Not lower: the products accumulate in `f32`, whose
+/// rounding leaves a residual floor growing with N (1–4·10⁻⁷ at 10 000 rows) that a
+/// tolerance of 10⁻⁷ never reached, so large maps ran to [`MAX_STEPS`]. At 10⁻⁵ a
+/// variance is off by about r²/gap (10⁻¹⁰ relative) and an axis turns by at most r/gap,
+/// a point by that fraction of its distance from the mean — under a pixel on a 600-pixel
+/// map unless the gap between the second and third variance is below 1 %, where the
+/// axes are noise anyway.
+pub const TOLERANCE: f64 = 1e-5;
+
+/// Steps the iteration may take for `n` rows of `d` values: [`WORK`] spread over the
+/// data's size, within `MIN_STEPS..=MAX_STEPS`.
+pub fn step_limit(n: usize, d: usize) -> usize {
+    let per_step = (n as u64)
+        .saturating_mul(d as u64)
+        .saturating_mul(BLOCK as u64)
+        .max(1);
+    usize::try_from(WORK / per_step)
+        .unwrap_or(MAX_STEPS)
+        .clamp(MIN_STEPS, MAX_STEPS)
+}
 
 /// A fitted projection.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,9 +195,15 @@ fn jacobi(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
 /// as (λ₇/λ₂)ᵗ rather than (λ₃/λ₂)ᵗ — embedding clusters make λ₂ and λ₃ close.
 const BLOCK: usize = 6;
 
-/// Fits the top two components of `rows` (each of one length ≥ 2, at least 2 rows).
-/// Returns `None` when there are fewer than two rows or dimensions.
+/// Fits the top two components of `rows` (each of one length ≥ 2, at least 2 rows),
+/// within [`step_limit`] steps. Returns `None` when there are fewer than two rows or
+/// dimensions.
 pub fn fit(rows: &[impl AsRef<[f32]>]) -> Option<Pca> {
+    let d = rows.first()?.as_ref().len();
+    fit_within(rows, step_limit(rows.len(), d))
+}
+
+fn fit_within(rows: &[impl AsRef<[f32]>], steps: usize) -> Option<Pca> {
     let n = rows.len();
     let d = rows.first()?.as_ref().len();
     if n < 2 || d < 2 {
@@ -226,7 +271,7 @@ pub fn fit(rows: &[impl AsRef<[f32]>]) -> Option<Pca> {
     let mut iterations = 0;
     let mut values = vec![0.0; b];
     let mut ritz: Vec<Vec<f64>> = q.clone();
-    for step in 1..=MAX_STEPS {
+    for step in 1..=steps.max(1) {
         iterations = step;
         let z = apply(&q);
         // Rayleigh–Ritz: the best approximations within span(Q).
@@ -258,7 +303,7 @@ pub fn fit(rows: &[impl AsRef<[f32]>]) -> Option<Pca> {
             })
             .fold(0.0, f64::max);
         values = theta;
-        if residual <= 1e-7 * values[0].abs().max(f64::MIN_POSITIVE) {
+        if residual <= TOLERANCE * values[0].abs().max(f64::MIN_POSITIVE) {
             break;
         }
         q = (0..b).map(|k| combine(&z, k)).collect();
@@ -418,6 +463,92 @@ mod tests {
         );
         let dot: f64 = p.axes[0].iter().zip(&p.axes[1]).map(|(a, b)| a * b).sum();
         assert!(dot.abs() < 1e-6, "axes not orthogonal: {dot}");
+    }
+
+    /// `n` unit rows of `d` values around five random centres (as embeddings cluster).
+    fn clustered(n: usize, d: usize) -> Vec<Vec<f32>> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..5).map(|_| (0..d).map(|_| rnd()).collect()).collect();
+        (0..n)
+            .map(|i| {
+                let mut v: Vec<f32> = centres[i % 5].iter().map(|c| c + 1.5 * rnd()).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ten_thousand_rows_converge_despite_float_rounding() {
+        // At this N the f32 sums leave a residual above 10⁻⁷: with that tolerance this
+        // ran all 1000 steps. It must converge, and to the covariance's true eigenvalues
+        // (computed in f64 from the formed 64 × 64 covariance).
+        let (n, d) = (10_000, 64);
+        let rows = clustered(n, d);
+        let p = fit(&rows).unwrap();
+        assert!(p.iterations < 60, "{} steps", p.iterations);
+        let mean: Vec<f64> = (0..d)
+            .map(|j| rows.iter().map(|r| f64::from(r[j])).sum::<f64>() / n as f64)
+            .collect();
+        let mut cov = vec![vec![0.0; d]; d];
+        for r in &rows {
+            let c: Vec<f64> = r
+                .iter()
+                .zip(&mean)
+                .map(|(x, m)| f64::from(*x) - m)
+                .collect();
+            for a in 0..d {
+                for b in 0..d {
+                    cov[a][b] += c[a] * c[b] / (n - 1) as f64;
+                }
+            }
+        }
+        let ev = jacobi(cov).0;
+        for k in 0..2 {
+            assert!(
+                (p.variance[k] - ev[k]).abs() < 1e-5 * ev[0],
+                "{:?} vs {:?}",
+                p.variance,
+                &ev[..3]
+            );
+        }
+    }
+
+    #[test]
+    fn the_step_budget_bounds_large_maps_and_spares_small_ones() {
+        assert_eq!(step_limit(10_000, 1024), 60);
+        assert_eq!(step_limit(2_000, 1024), 300);
+        assert_eq!(step_limit(100, 6), MAX_STEPS);
+        assert_eq!(step_limit(1_000_000, 1024), MIN_STEPS);
+        assert_eq!(step_limit(usize::MAX, usize::MAX), MIN_STEPS);
+        // Isotropic noise has no top two axes to converge to: the budget stops it, and
+        // what it returns is still a valid pair of orthonormal axes.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let rows: Vec<Vec<f32>> = (0..400)
+            .map(|_| {
+                (0..48)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+                    })
+                    .collect()
+            })
+            .collect();
+        let p = fit_within(&rows, 7).unwrap();
+        assert_eq!(p.iterations, 7);
+        let dot: f64 = p.axes[0].iter().zip(&p.axes[1]).map(|(a, b)| a * b).sum();
+        let norms = p.axes.each_ref().map(|a| dot64(a, a));
+        assert!(dot.abs() < 1e-9 && norms.iter().all(|n| (n - 1.0).abs() < 1e-9));
+        assert!(p.variance[0] >= p.variance[1] && p.variance[1] > 0.0);
     }
 
     #[test]
