@@ -337,7 +337,8 @@ impl Synthetic {
         let side = f64::from(IMAGE_SIDE);
         let pixels: Vec<u8> = (0..IMAGE_SIDE * IMAGE_SIDE)
             .map(|p| {
-                let (x, y) = (f64::from(p % IMAGE_SIDE), f64::from(p / IMAGE_SIDE));
+                let (col, row) = (p % IMAGE_SIDE, p / IMAGE_SIDE);
+                let (x, y) = (f64::from(col), f64::from(row));
                 let base = match image.cluster {
                     Some(j) => {
                         let angle = std::f64::consts::PI * j as f64 / self.spec.clusters as f64;
@@ -346,7 +347,7 @@ impl Synthetic {
                         brightness
                             + 70.0 * (std::f64::consts::TAU * cycles * along / side + phase).sin()
                     }
-                    None if (p % IMAGE_SIDE / 8 + p / IMAGE_SIDE / 8) % 2 == 0 => 230.0,
+                    None if (col / 8 + row / 8).is_multiple_of(2) => 230.0,
                     None => 25.0,
                 };
                 let noise = 12.0 * rng.sample::<f64, _>(StandardNormal);
