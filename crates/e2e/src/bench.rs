@@ -82,6 +82,7 @@ pub struct Figures {
     pub saved: Result<(i64, f64), String>,
     pub dom_nodes: i64,
     pub scroll: Result<Scroll, String>,
+    /// Each tab's figures, by the name the table gives it.
     pub tabs: Vec<(&'static str, Timed)>,
     pub reload: Timed,
     /// The largest heap sampled (after import, after each tab, after the reload).
@@ -118,44 +119,54 @@ fn panel_ready(title: &str, content: &str) -> String {
     )
 }
 
-/// The tabs timed, in order: title, the button pressed once it is open (if any), and
-/// what shows its content is there.
-const TABS: [(&str, Option<&str>, &str); 6] = [
-    (
-        "Similarity",
-        None,
-        "panel.querySelector('.heatmap-summary') || [...panel.querySelectorAll('canvas.heatmap')].some(c => Number(c.dataset.rows) > 0)",
-    ),
-    ("Zero-shot", None, "panel.querySelector('.zero-shot-summary, .zs-row')"),
-    (
-        "Map",
-        None,
-        "[...panel.querySelectorAll('canvas.map-canvas, canvas.map')].some(c => c.dataset.points === undefined || Number(c.dataset.points) > 0)",
-    ),
-    (
-        "Outliers",
-        Some("button.score-outliers"),
-        "panel.querySelector('.outlier-ranking > *')",
-    ),
-    ("Classifier", Some("button.train"), "panel.querySelector('.cv-result')"),
-    (
-        "Embeddings",
-        None,
-        "panel.querySelector('.embedding-row, table.embeddings tbody tr')",
-    ),
-];
-
-/// How the summary table names a tab's figure (what was pressed is part of it).
-fn tab_heading(title: &str) -> &'static str {
-    match title {
-        "Outliers" => "Outliers (+Score)",
-        "Classifier" => "Classifier (+Train)",
-        "Similarity" => "Similarity",
-        "Zero-shot" => "Zero-shot",
-        "Map" => "Map",
-        _ => "Embeddings",
-    }
+/// A tab timed: its title, how the figures name it, the button pressed once it is open
+/// (if any), and what shows its content is there (a JS expression over `panel`).
+struct Tab {
+    title: &'static str,
+    heading: &'static str,
+    press: Option<&'static str>,
+    content: &'static str,
 }
+
+/// The tabs timed, in order.
+const TABS: [Tab; 6] = [
+    Tab {
+        title: "Similarity",
+        heading: "Similarity",
+        press: None,
+        content: "panel.querySelector('.heatmap-summary') || [...panel.querySelectorAll('canvas.heatmap')].some(c => Number(c.dataset.rows) > 0)",
+    },
+    Tab {
+        title: "Zero-shot",
+        heading: "Zero-shot",
+        press: None,
+        content: "panel.querySelector('.zero-shot-summary, .zs-row')",
+    },
+    Tab {
+        title: "Map",
+        heading: "Map",
+        press: None,
+        content: "[...panel.querySelectorAll('canvas.map-canvas, canvas.map')].some(c => c.dataset.points === undefined || Number(c.dataset.points) > 0)",
+    },
+    Tab {
+        title: "Outliers",
+        heading: "Outliers (+Score)",
+        press: Some("button.score-outliers"),
+        content: "panel.querySelector('.outlier-ranking > *')",
+    },
+    Tab {
+        title: "Classifier",
+        heading: "Classifier (+Train)",
+        press: Some("button.train"),
+        content: "panel.querySelector('.cv-result')",
+    },
+    Tab {
+        title: "Embeddings",
+        heading: "Embeddings",
+        press: None,
+        content: "panel.querySelector('.embedding-row, table.embeddings tbody tr')",
+    },
+];
 
 /// Registers the long-task observer (after every navigation); says whether it could.
 const PROBES_JS: &str = "if (!window.__bench) {
@@ -176,8 +187,9 @@ const HEAP_JS: &str = "const done = arguments[arguments.length - 1];
     (async () => {
       const js = performance.memory ? performance.memory.usedJSHeapSize : null;
       let wasm = null;
+      // Only once the app runs: before, init() would start a second instance.
       const init = window.wasmBindings && window.wasmBindings.default;
-      if (init) {
+      if (init && document.querySelector('input.file-input')) {
         const exports = await init();
         if (exports && exports.memory) wasm = exports.memory.buffer.byteLength;
       }
@@ -394,19 +406,16 @@ async fn measure_in(b: &Browser, url: &str, g: &Generated, o: &Options) -> Resul
     });
 
     let mut tabs = Vec::new();
-    for (title, press, content) in TABS {
-        let mut steps = vec![Step::Click(format!("button[data-tab='{title}']"))];
-        steps.extend(press.map(|css| Step::Click(css.to_string())));
-        steps.push(Step::Until(panel_ready(title, content)));
+    for tab in &TABS {
+        let mut steps = vec![Step::Click(format!("button[data-tab='{}']", tab.title))];
+        steps.extend(tab.press.map(|css| Step::Click(css.to_string())));
+        steps.push(Step::Until(panel_ready(tab.title, tab.content)));
         let (t, _) = timed(b, &steps, false, o.phase_timeout).await?;
         let worker_ms = b.js(WORKER_MS_JS).await?;
-        tabs.push((title, Timed { worker_ms, ..t }));
+        tabs.push((tab.heading, Timed { worker_ms, ..t }));
         heap_max = bigger(heap_max, heap(b).await?);
-        b.screenshot(&format!(
-            "scale-bench-{n}-{}",
-            title.to_lowercase().replace(' ', "-")
-        ))
-        .await?;
+        b.screenshot(&format!("scale-bench-{n}-{}", tab.title.to_lowercase()))
+            .await?;
     }
 
     // Whatever the tabs changed (outlier marks, …) is saved before the reload.
@@ -517,12 +526,12 @@ pub fn block(f: &Figures) -> String {
         ),
         Err(e) => line("scroll", format!("failed: {e}"), None),
     }
-    for (title, t) in &f.tabs {
+    for (heading, t) in &f.tabs {
         let worker = t.worker_ms.map_or(String::new(), |ms| {
             format!(" (worker job {:.2} s)", ms / 1000.0)
         });
         line(
-            &format!("open {}", tab_heading(title)),
+            &format!("open {heading}"),
             format!("{}{worker}", timed(t)),
             Some(t.longest_task_ms),
         );
@@ -544,7 +553,7 @@ pub fn summary(all: &[Figures]) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in all {
-        let find = |title: &str| f.tabs.iter().find(|(t, _)| *t == title).map(|(_, t)| t);
+        let find = |heading: &str| f.tabs.iter().find(|(h, _)| *h == heading).map(|(_, t)| t);
         let tab = |title: &str| find(title).map_or("—".into(), seconds);
         let worker = |title: &str| {
             find(title)
@@ -570,12 +579,12 @@ pub fn summary(all: &[Figures]) -> String {
             tab("Similarity"),
             tab("Zero-shot"),
             tab("Map"),
-            tab("Outliers"),
-            tab("Classifier"),
+            tab("Outliers (+Score)"),
+            tab("Classifier (+Train)"),
             tab("Embeddings"),
             worker("Map"),
-            worker("Outliers"),
-            worker("Classifier"),
+            worker("Outliers (+Score)"),
+            worker("Classifier (+Train)"),
             seconds(&f.reload),
             longest,
             mb(Some(f.heap_max.total())),
