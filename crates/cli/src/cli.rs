@@ -55,6 +55,40 @@ pub enum Command {
     /// Exit status: 0 if every assumption the app relies on holds, 1 if not, 2 if the
     /// check could not run (bad URL, unreachable host).
     Check(CheckArgs),
+    /// Write a synthetic session of N images for benchmarks and tests at scale (seeded).
+    ///
+    /// Clustered 1024-d unit vectors (clusters named after ChestX-ray14's findings, a few
+    /// outliers), grouped into studies: OUT/vectors.npy + OUT/metadata.tsv for the app's
+    /// "Import vectors", OUT/labels.json (a session file with one prompt per cluster, its
+    /// text vector and a scaling factor) for "Import session". The vectors are not a
+    /// model's: they have the shape of real embeddings, not their meaning. Same flags,
+    /// same bytes.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Number of images.
+    #[arg(long)]
+    pub n: usize,
+    /// Seed of everything drawn.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder to write into (created if missing; files of the same names are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of clusters, each with its label.
+    #[arg(long, default_value_t = 8)]
+    pub clusters: usize,
+    /// Number of outliers among the N images [default: N / 100].
+    #[arg(long)]
+    pub outliers: Option<usize>,
+    /// Also write a 64×64 PNG per image under OUT/images/<label>/<study UID>/<name>.
+    #[arg(long)]
+    pub images: bool,
+    /// Also write the whole session (images, vectors, labels) as OUT/session.json.
+    #[arg(long)]
+    pub session: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,6 +3,7 @@
 //!
 //! - [`check`]: probes an endpoint and says whether the app's assumptions hold.
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
+//! - [`generate`]: a seeded synthetic session of N images (benchmarks, tests at scale).
 //! - [`prepare`]: the image pipeline on files.
 //! - [`proxy`]: the app, and `/score` forwarded to a real endpoint with the key added.
 //! - [`same_origin`]: which requests may make the proxy spend the key.
@@ -13,6 +14,7 @@
 pub mod check;
 pub mod cli;
 pub mod emulate;
+pub mod generate;
 pub mod prepare;
 pub mod proxy;
 pub mod same_origin;

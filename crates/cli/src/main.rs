@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Emulate(args) => medinsight::emulate::run(args).await?,
         Command::Proxy(args) => medinsight::proxy::run(args).await?,
         Command::Check(args) => std::process::exit(medinsight::check::run_cli(&args).await),
+        Command::Generate(args) => medinsight::generate::run(&args, std::io::stdout().lock())?,
         Command::Prepare(args) => {
             let failed = medinsight::prepare::run(&args, std::io::stdout().lock())?;
             if failed > 0 {

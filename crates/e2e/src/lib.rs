@@ -7,6 +7,8 @@
 //! never run against a debug build.
 
 pub mod app;
+pub mod bench;
+pub mod scale;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -208,6 +210,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// A browser with Chromium flags beyond the usual ones (the scale benchmark adds
+    /// `--enable-precise-memory-info`).
+    pub async fn start_with(extra_args: &[&str]) -> Result<Self> {
         let port = free_port()?;
         let driver = Spawned::new(
             "chromedriver",
@@ -222,7 +230,7 @@ impl Browser {
         )?;
         let downloads = downloads_dir(port);
         std::fs::create_dir_all(&downloads)?;
-        let caps = serde_json::json!({
+        let mut caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "prefs": {
@@ -238,6 +246,9 @@ impl Browser {
                 ]
             }
         });
+        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+            args.extend(extra_args.iter().map(|a| serde_json::json!(a)));
+        }
         let caps = match caps {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("a JSON object literal"),
