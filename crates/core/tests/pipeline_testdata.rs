@@ -312,6 +312,31 @@ fn unsupported_transfer_syntax_is_named() {
 }
 
 #[test]
+fn twelve_bit_lossy_jpeg_is_named_before_the_decoder_fails() {
+    // The 8-bit baseline JPEG file with its frame header's precision set to 12, as in
+    // JPEG Extended files of older CT.
+    let mut bytes = read("dicom/SC_rgb_jpeg_dcmtk.dcm");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline start-of-frame");
+    assert_eq!(bytes[sof + 4], 8);
+    bytes[sof + 4] = 12;
+    let err = decode(&bytes, FrameChoice::First).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::JpegPrecision { bits: 12, .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("12-bit lossy JPEG") && message.contains("1.2.840.10008.1.2.4.50"),
+        "{message}"
+    );
+    // The file as it is still decodes.
+    assert!(decode(&read("dicom/SC_rgb_jpeg_dcmtk.dcm"), FrameChoice::First).is_ok());
+}
+
+#[test]
 fn truncated_and_corrupted_dicom_fail_cleanly() {
     let whole = read("dicom/CT_small.dcm");
     for cut in [140, 400, whole.len() / 2, whole.len() - 100] {

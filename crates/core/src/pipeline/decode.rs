@@ -128,6 +128,8 @@ pub enum DecodeError {
     UnsupportedTransferSyntax { name: String, uid: String },
     #[error("the DICOM pixel data cannot be read: {0}")]
     DicomPixels(String),
+    #[error("the DICOM pixels are a {bits}-bit lossy JPEG ({uid}), which this tool cannot decode; convert the file to an uncompressed or JPEG 2000 syntax first (e.g. dcmdjpeg or gdcmconv --raw)")]
+    JpegPrecision { bits: u8, uid: String },
     #[error("frame {frame} does not exist: the file has {frames} frame(s), numbered from 0")]
     NoSuchFrame { frame: u32, frames: u32 },
 }
@@ -401,8 +403,18 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
             uid,
         });
     }
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    let Some(pixel_data) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
         return Err(DecodeError::DicomNoPixels);
+    };
+    // The JPEG decoder dicom-rs uses reads 8-bit lossy JPEG only; 12-bit (JPEG Extended,
+    // common in older CT) is named before it fails with "unsupported feature".
+    if let Some(bits) = pixel_data
+        .fragments()
+        .and_then(|f| f.first())
+        .and_then(|f| jpeg_lossy_precision(f))
+        .filter(|&bits| bits > 8)
+    {
+        return Err(DecodeError::JpegPrecision { bits, uid });
     }
     let rows: u32 = number(&obj, tags::ROWS).unwrap_or(0);
     let columns: u32 = number(&obj, tags::COLUMNS).unwrap_or(0);
@@ -512,6 +524,34 @@ fn pixel_samples(
             .map_err(|e| DecodeError::DicomPixels(error_chain(&e)))?;
         rgb_or_gray(image.to_rgb8().into_raw())
     })
+}
+
+/// The sample precision of a lossy (DCT) JPEG codestream, from its start-of-frame
+/// segment; `None` for anything else (lossless JPEG, JPEG 2000, no codestream).
+fn jpeg_lossy_precision(codestream: &[u8]) -> Option<u8> {
+    if !codestream.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    while at + 4 < codestream.len() {
+        if codestream[at] != 0xFF {
+            return None;
+        }
+        let marker = codestream[at + 1];
+        if marker == 0xFF {
+            at += 1; // fill byte
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([codestream[at + 2], codestream[at + 3]]));
+        match marker {
+            // SOF0–2 (baseline, extended, progressive) and their arithmetic forms.
+            0xC0 | 0xC1 | 0xC2 | 0xC9 | 0xCA => return codestream.get(at + 4).copied(),
+            // Lossless and hierarchical frames, or the scan itself: not a lossy frame.
+            0xC3 | 0xC5..=0xC7 | 0xCB | 0xCD..=0xCF | 0xDA => return None,
+            _ => at += 2 + length,
+        }
+    }
+    None
 }
 
 /// A PALETTE COLOR frame through its red, green and blue lookup tables, as 8-bit RGB
