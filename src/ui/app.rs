@@ -193,7 +193,7 @@ pub fn App() -> impl IntoView {
                     on_remove=on_remove
                     on_clear=on_clear
                 />
-                <ImageInspector item=selected_item on_options=on_options />
+                <ImageInspector item=selected_item on_options=on_options pixels=session.pixels() />
             </section>
             <section class="column text-column" aria-labelledby="labels-heading">
                 <h2 id="labels-heading">"Labels"</h2>

@@ -106,7 +106,12 @@ mod tests {
             crate::pipeline::PngCompression::default(),
         )
         .unwrap();
-        assert!(jpeg.len() * 10 < png.len(), "{} vs {}", jpeg.len(), png.len());
+        assert!(
+            jpeg.len() * 10 < png.len(),
+            "{} vs {}",
+            jpeg.len(),
+            png.len()
+        );
         let back = image::load_from_memory(&jpeg).unwrap().to_luma8();
         assert_eq!(back.dimensions(), (128, 128));
         // The ramp survives (the grain averages out): column x of the thumbnail is about
