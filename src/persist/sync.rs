@@ -292,6 +292,13 @@ impl Session {
         changes
     }
 
+    /// Read-write transactions the session's store has run (0 without storage): what
+    /// tests and measurements count.
+    pub fn write_transactions(&self) -> u64 {
+        self.store
+            .with_value(|s| s.as_ref().map_or(0, |s| s.write_transactions()))
+    }
+
     pub(crate) fn persist<F, Fut>(&self, write: F)
     where
         F: FnOnce(Rc<Store>) -> Fut + 'static,
