@@ -260,35 +260,9 @@ async fn produce(session: Session, limits: batching::BatchLimits, feed: &RefCell
     let mut awaited: HashSet<u64> = HashSet::new();
     loop {
         let cancelled = session.cancel.get_untracked();
-        let mut f = feed.borrow_mut();
-        let (cells, pending) = ready_images(session, &mut f.taken);
-        f.planned += cells.len();
-        f.held.extend(cells);
+        let (pending, planned) = collect(session, limits, &mut feed.borrow_mut(), cancelled);
         awaited.extend(pending.iter().copied());
         let last = pending.is_empty() || cancelled;
-        if cancelled {
-            f.held.clear();
-        }
-        let held = std::mem::take(&mut f.held);
-        let sizes: Vec<(RowKind, usize)> = held.iter().map(|c| (c.kind(), c.bytes())).collect();
-        let plan = batching::plan(&sizes, limits);
-        let mut cells = held.into_iter();
-        let n = plan.len();
-        for (i, b) in plan.into_iter().enumerate() {
-            let batch: Vec<Cell> = cells.by_ref().take(b.items.len()).collect();
-            // The last batch waits for more images, unless it is full or none will come.
-            let full = b.items.len() >= limits.max_rows.max(1);
-            if i + 1 == n && !last && !full {
-                f.held = batch;
-            } else {
-                f.queue.push_back(batch);
-            }
-        }
-        let planned = f.planned;
-        if last {
-            f.done = true;
-        }
-        drop(f);
         let prepared = awaited.iter().filter(|id| !pending.contains(id)).count();
         session.progress.update(|p| {
             p.total = planned + pending.len();
@@ -309,6 +283,44 @@ async fn produce(session: Session, limits: batching::BatchLimits, feed: &RefCell
         }
         TimeoutFuture::new(COLLECT_MS).await;
     }
+}
+
+/// One look for what is ready: newly prepared images join the held cells, and the
+/// complete batches among them are queued — all of them when nothing is left to prepare
+/// (or on cancel, when nothing more is sent). Returns the ids still being prepared and
+/// the cells planned so far.
+fn collect(
+    session: Session,
+    limits: batching::BatchLimits,
+    f: &mut Feed,
+    cancelled: bool,
+) -> (HashSet<u64>, usize) {
+    let (cells, pending) = ready_images(session, &mut f.taken);
+    f.planned += cells.len();
+    f.held.extend(cells);
+    let last = pending.is_empty() || cancelled;
+    if cancelled {
+        f.held.clear();
+    }
+    let held = std::mem::take(&mut f.held);
+    let sizes: Vec<(RowKind, usize)> = held.iter().map(|c| (c.kind(), c.bytes())).collect();
+    let plan = batching::plan(&sizes, limits);
+    let mut cells = held.into_iter();
+    let n = plan.len();
+    for (i, b) in plan.into_iter().enumerate() {
+        let batch: Vec<Cell> = cells.by_ref().take(b.items.len()).collect();
+        // The last batch waits for more images, unless it is full or none will come.
+        let full = b.items.len() >= limits.max_rows.max(1);
+        if i + 1 == n && !last && !full {
+            f.held = batch;
+        } else {
+            f.queue.push_back(batch);
+        }
+    }
+    if last {
+        f.done = true;
+    }
+    (pending, f.planned)
 }
 
 /// One lane: takes the next complete batch, waits for a place at the gate, reads the
