@@ -192,6 +192,10 @@ async fn the_session_is_saved_in_few_transactions_and_restored_without_reading_p
         saved.images.len() == N as usize && saved.images.iter().all(|i| i.has_pixels)
     })
     .await;
+    wait_for("the PNG Blobs let go of once saved", async || {
+        items.iter().all(|i| i.png.get_value().is_none())
+    })
+    .await;
     let bulk = session.write_transactions() - before;
     // 1 200 records in chunks of 256, and the labels record: 5 transactions, not 1 200.
     assert!(
@@ -214,6 +218,9 @@ async fn the_session_is_saved_in_few_transactions_and_restored_without_reading_p
     .await;
     let typed = session.write_transactions() - before;
     let passes = (elapsed / medinsight_web::persist::sync::PASS_MS).ceil() as u64 + 2;
+    web_sys::console::log_1(
+        &format!("{N} prepared images: {bulk} write transactions; 40 keystrokes over {elapsed:.0} ms: {typed}").into(),
+    );
     assert!(
         typed <= passes && typed < 10,
         "{typed} transactions for 40 keystrokes over {elapsed:.0} ms"

@@ -1,21 +1,28 @@
 //! Keeping the session in the browser's IndexedDB as it changes, and putting it back at
 //! start.
 //!
-//! The state knows nothing of storage: [`Session::follow`] watches it with one effect,
-//! as todomvc's one serialising effect does, and nothing else in the app saves. At
-//! 10 000 images neither "serialise everything" nor "an effect and a transaction per
-//! image" holds up, so the effect *compares*: each pass reads what is kept of every
-//! image (stage, label, options, the vector's fingerprint, the pixels' fingerprint) and
-//! of the labels, sets the differences from what it last handed to the store aside as
-//! due, and one writer task writes what is due in transactions of up to [`CHUNK`]
-//! records. Passes are at most one per [`PASS_MS`]: a pass that comes sooner does not
-//! read the items — so it stops listening to them, and no further change wakes the
-//! effect — and schedules the next one. A label typed key by key, or a run landing
-//! twenty vectors a second, thus costs one O(n) pass and a few transactions every
-//! 300 ms, and an idle session nothing.
+//! The state knows nothing of storage: [`Session::follow`] watches it, as todomvc's one
+//! serialising effect does, and nothing else in the app saves. At 10 000 images neither
+//! "serialise everything on every change" nor "an effect and a transaction per image"
+//! holds up, and neither does one effect that reads every image: subscribing to five
+//! signals of 10 000 images takes Leptos ~150 ms, too long to redo on each change. So
+//! the layer is one collector fed by a few watchers:
+//! - one effect follows the collection: it groups the images by id into *groups* of
+//!   [`GROUP`] (ids are given in sequence, so a load fills whole groups), gives each
+//!   group a watcher, tells a group when its members change, and sets removed images
+//!   aside for deletion;
+//! - each group's watcher reads what is kept of its images (stage, label, options, the
+//!   vector's fingerprint, the pixels' fingerprint) and sets those that differ from what
+//!   was last handed to the store aside as due — a change costs one group, not the
+//!   session;
+//! - one effect does the same for the labels and the scaling factor;
+//! - one writer task writes what is due in transactions of up to [`CHUNK`] records, at
+//!   most one per [`PASS_MS`] unless a full chunk is waiting: a label typed key by key is
+//!   one write, a run landing twenty vectors a second a few.
 //!
 //! Pixels are written once per preparation (when the pixels' fingerprint changes), as
-//! the `Blob`s the item holds. [`Session::restore`] reads records and vectors first —
+//! the `Blob`s the item holds; once written, the item lets go of its PNG's Blob, and the
+//! PNG lives only in IndexedDB (a file the browser reads when asked). [`Session::restore`] reads records and vectors first —
 //! the session is usable from them — and thumbnails afterwards, in the background; PNGs
 //! stay in storage until a run or the inspector asks for one (`persist::pixels`).
 
@@ -33,10 +40,13 @@ use crate::persist::store::{
 };
 use crate::state::{Embedded, ImageItem, LabelItem, Origin, Prepared, Session, Stage};
 
-/// Least time between two passes, in milliseconds.
+/// Least time between two write transactions, in milliseconds (unless a full chunk is
+/// waiting).
 pub const PASS_MS: f64 = 300.0;
 /// Most records in one write transaction (~1 MB of vectors).
 pub const CHUNK: usize = 256;
+/// Images per watcher: ids `g·GROUP .. (g+1)·GROUP`.
+pub const GROUP: u64 = 256;
 /// Thumbnails read per transaction after a restore.
 const THUMBNAIL_CHUNK: u32 = 500;
 /// Images whose thumbnail is their PNG (saved before thumbnails existed) per read.
@@ -112,16 +122,30 @@ impl Due {
     fn is_empty(&self) -> bool {
         self.images.is_empty() && self.deleted.is_empty() && !self.all_gone && !self.labels
     }
+
+    /// Records waiting (a full chunk is written without waiting for the pass).
+    fn len(&self) -> usize {
+        self.images.len() + self.pixels.len() + self.deleted.len()
+    }
 }
 
 #[derive(Default)]
 struct Follower {
     kept: HashMap<u64, Kept>,
     labels: Option<KeptLabels>,
-    last_pass: Option<f64>,
-    scheduled: bool,
     due: Due,
     writing: bool,
+    last_write: Option<f64>,
+}
+
+type State = StoredValue<Follower, LocalStorage>;
+
+/// One group's watcher: its members, the trigger that says they changed, and the owner
+/// of its effect.
+struct Group {
+    members: StoredValue<Vec<ImageItem>>,
+    changed: Trigger,
+    owner: Owner,
 }
 
 impl Session {
@@ -132,6 +156,11 @@ impl Session {
     /// [`restore`]: Session::restore
     pub fn follow(&self, restored: HashSet<u64>) {
         let session = *self;
+        // Watchers live under the caller's owner, not under the effect that makes them
+        // (an effect's children are dropped each time it runs again).
+        let Some(parent) = Owner::current() else {
+            return;
+        };
         let mut follower = Follower::default();
         self.images.with_untracked(|v| {
             for item in v.iter().filter(|i| restored.contains(&i.id)) {
@@ -140,36 +169,112 @@ impl Session {
                 }
             }
         });
-        let state = StoredValue::new_local(follower);
-        let pulse = Trigger::new();
+        let state: State = StoredValue::new_local(follower);
+        let groups = StoredValue::new_local(HashMap::<u64, Group>::new());
         Effect::new(move |_| {
-            pulse.track();
-            let now = crate::platform::clock::now_ms();
-            let wait = state.with_value(|s| s.last_pass.map_or(0.0, |last| last + PASS_MS - now));
-            if wait > 0.0 {
-                if !state.with_value(|s| s.scheduled) {
-                    state.update_value(|s| s.scheduled = true);
-                    gloo_timers::callback::Timeout::new(wait.ceil() as u32, move || {
-                        state.try_update_value(|s| s.scheduled = false);
-                        pulse.notify();
-                    })
-                    .forget();
+            // Membership only: the items' own signals are the groups' business.
+            let mut now: HashMap<u64, Vec<ImageItem>> = HashMap::new();
+            let empty = session.images.with(|v| {
+                for item in v.iter() {
+                    now.entry(item.id / GROUP).or_default().push(*item);
                 }
-                return;
+                v.is_empty()
+            });
+            groups.update_value(|groups| {
+                let mut gone = Vec::new();
+                groups.retain(|key, group| {
+                    let members = now.remove(key).unwrap_or_default();
+                    let same = group.members.with_value(|old| {
+                        old.len() == members.len()
+                            && old.iter().zip(&members).all(|(a, b)| a.id == b.id)
+                    });
+                    if same {
+                        return true;
+                    }
+                    let present: HashSet<u64> = members.iter().map(|i| i.id).collect();
+                    group.members.with_value(|old| {
+                        gone.extend(old.iter().map(|i| i.id).filter(|id| !present.contains(id)))
+                    });
+                    if members.is_empty() {
+                        group.owner.cleanup();
+                        return false;
+                    }
+                    group.members.set_value(members);
+                    group.changed.notify();
+                    true
+                });
+                for (key, members) in now {
+                    let owner = parent.child();
+                    let group = owner.with(|| Group {
+                        members: StoredValue::new(members),
+                        changed: Trigger::new(),
+                        owner: owner.clone(),
+                    });
+                    owner.with(|| session.watch(group.members, group.changed, state));
+                    groups.insert(key, group);
+                }
+                if !gone.is_empty() {
+                    state.update_value(|s| {
+                        for id in &gone {
+                            s.kept.remove(id);
+                            s.due.queued.remove(id);
+                            s.due.pixels.remove(id);
+                        }
+                        if empty {
+                            s.kept.clear();
+                            s.due = Due {
+                                all_gone: true,
+                                labels: s.due.labels,
+                                ..Due::default()
+                            };
+                        } else {
+                            s.due.deleted.extend(gone);
+                        }
+                    });
+                    session.write_due(state);
+                }
+            });
+        });
+        Effect::new(move |_| {
+            let labels: KeptLabels = (
+                session.labels.with(|v| {
+                    v.iter()
+                        .filter_map(|l| {
+                            let text = l.text.try_get()?;
+                            Some((text, l.embedding.try_with(|e| e.as_ref().map(|e| e.key))?))
+                        })
+                        .collect()
+                }),
+                session.scaling_factor.get(),
+            );
+            let changed = state.try_update_value(|s| {
+                let changed = s.labels.as_ref() != Some(&labels);
+                if changed {
+                    s.labels = Some(labels);
+                    s.due.labels = true;
+                }
+                changed
+            });
+            if changed == Some(true) {
+                session.write_due(state);
             }
-            state.update_value(|s| s.last_pass = Some(now));
-            session.pass(state);
-            session.write_due(state);
         });
     }
 
-    /// Reads what is kept of every image and of the labels (tracked), and sets what
-    /// differs from what was last handed to the store aside as due.
-    fn pass(&self, state: StoredValue<Follower, LocalStorage>) {
-        self.images.with(|images| {
-            state.update_value(|s| {
+    /// A group's watcher: whenever one of its images changes what is kept of it (or the
+    /// group's members change), the images that differ from what was last handed to the
+    /// store are set aside as due.
+    fn watch(&self, members: StoredValue<Vec<ImageItem>>, changed: Trigger, state: State) {
+        let session = *self;
+        Effect::new(move |_| {
+            changed.track();
+            let Some(members) = members.try_get_value() else {
+                return;
+            };
+            let found = state.try_update_value(|s| {
                 let Follower { kept, due, .. } = s;
-                for item in images.iter() {
+                let mut found = false;
+                for item in &members {
                     if let Some(k) = kept.get(&item.id) {
                         if k.matches(item) != Some(false) {
                             continue;
@@ -182,52 +287,22 @@ impl Session {
                         now.fingerprint.is_some() && now.fingerprint != before,
                     );
                     kept.insert(item.id, now);
+                    found = true;
                 }
-                // Every present image is kept now, so more kept means some left.
-                if kept.len() > images.len() {
-                    if images.is_empty() {
-                        kept.clear();
-                        *due = Due {
-                            all_gone: true,
-                            labels: due.labels,
-                            ..Due::default()
-                        };
-                    } else {
-                        kept.retain(|id, _| {
-                            let present = images.get(*id).is_some();
-                            if !present {
-                                due.deleted.push(*id);
-                            }
-                            present
-                        });
-                    }
-                }
-            })
-        });
-        let labels: KeptLabels = (
-            self.labels.with(|v| {
-                v.iter()
-                    .filter_map(|l| {
-                        let text = l.text.try_get()?;
-                        Some((text, l.embedding.try_with(|e| e.as_ref().map(|e| e.key))?))
-                    })
-                    .collect()
-            }),
-            self.scaling_factor.get(),
-        );
-        state.update_value(|s| {
-            if s.labels.as_ref() != Some(&labels) {
-                s.labels = Some(labels);
-                s.due.labels = true;
+                found
+            });
+            if found == Some(true) {
+                session.write_due(state);
             }
         });
     }
 
-    /// Writes what is due, chunk by chunk, from one task at a time (so transactions are
-    /// made, and committed, in the order of the changes).
-    fn write_due(&self, state: StoredValue<Follower, LocalStorage>) {
-        let idle = state.with_value(|s| !s.writing && !s.due.is_empty());
-        if !idle {
+    /// Starts the writer if it is not running: it writes what is due, chunk by chunk,
+    /// one transaction at a time (so transactions are made, and committed, in the order
+    /// of the changes), waiting [`PASS_MS`] after each unless a full chunk is due.
+    fn write_due(&self, state: State) {
+        let start = state.with_value(|s| !s.writing && !s.due.is_empty());
+        if !start {
             return;
         }
         let Some(store) = self.store.get_value() else {
@@ -239,6 +314,21 @@ impl Session {
         let session = *self;
         spawn_local(async move {
             loop {
+                // Let changes gather, unless a full chunk is waiting.
+                let wait = state.try_with_value(|s| {
+                    let since = s
+                        .last_write
+                        .map_or(PASS_MS, |t| crate::platform::clock::now_ms() - t);
+                    if s.due.len() >= CHUNK {
+                        0.0
+                    } else {
+                        PASS_MS - since
+                    }
+                });
+                let Some(wait) = wait else { return };
+                if wait > 0.0 {
+                    gloo_timers::future::TimeoutFuture::new(wait.ceil() as u32).await;
+                }
                 let Some(changes) = state.try_update_value(|s| session.take_chunk(&mut s.due))
                 else {
                     return;
@@ -246,14 +336,34 @@ impl Session {
                 if changes.is_empty() {
                     break;
                 }
-                if let Err(e) = store.write(&changes).await {
-                    session.storage_error.try_set(Some(format!(
-                        "The session could not be saved in this browser: {e}"
-                    )));
+                state.try_update_value(|s| s.last_write = Some(crate::platform::clock::now_ms()));
+                match store.write(&changes).await {
+                    Ok(()) => session.let_go_of_written_pngs(&changes),
+                    Err(e) => {
+                        session.storage_error.try_set(Some(format!(
+                            "The session could not be saved in this browser: {e}"
+                        )));
+                    }
                 }
             }
             state.try_update_value(|s| s.writing = false);
         });
+    }
+
+    /// Once a PNG is in IndexedDB, its item lets go of the Blob it was made from: the
+    /// browser may then free that copy, and the PNG is read back from the database's
+    /// file when a run or the inspector needs it. (Unless the item was prepared again
+    /// meanwhile: its new Blob is not written yet.)
+    fn let_go_of_written_pngs(&self, changes: &Changes) {
+        for written in &changes.pixels {
+            if let Some(item) = self.image(written.id) {
+                item.png.try_update_value(|png| {
+                    if png.as_ref() == Some(&written.png) {
+                        *png = None;
+                    }
+                });
+            }
+        }
     }
 
     /// Up to [`CHUNK`] due records, read from the items now (an item removed since is

@@ -12,9 +12,9 @@
 //!
 //! Pixels stay out of the wasm heap: an item keeps what was prepared as metadata
 //! ([`Prepared`]: fingerprint, size, source, window, options), and the PNG and its
-//! thumbnail as `Blob` handles, whose bytes the browser holds (and may page out). A
-//! restored image has no PNG handle at all — its PNG is in IndexedDB, read when a run
-//! sends it or the inspector shows it (`persist::pixels`). At 10 000 images of 100–300 KB
+//! thumbnail as `Blob` handles, whose bytes the browser holds (and may page out). Once
+//! saved, and after a reload, an image has no PNG handle at all — its PNG is in
+//! IndexedDB, read when a run sends it or the inspector shows it (`persist::pixels`). At 10 000 images of 100–300 KB
 //! that is the difference between a 2 GB page and one that holds only vectors.
 
 use std::collections::HashMap;
@@ -82,8 +82,8 @@ pub struct ImageItem {
     /// chips and tooltips; the inspector makes its own URL of the full PNG.
     pub preview_url: RwSignal<Option<String>>,
     pub embedding: RwSignal<Option<Embedded>>,
-    /// The prepared PNG, when this page has a handle on it: prepared here, or read back
-    /// once. `None` while `prepared` is set means it is only in IndexedDB.
+    /// The prepared PNG, when this page has a handle on it: prepared here and not saved
+    /// yet, or read back. `None` while `prepared` is set means it is only in IndexedDB.
     pub png: StoredValue<Option<Blob>, LocalStorage>,
     /// The thumbnail behind `preview_url` (saved with the PNG).
     pub thumbnail: StoredValue<Option<Blob>, LocalStorage>,
