@@ -3,8 +3,10 @@
 //! just before it builds the request ([`Pixels::pngs`]), the inspector one PNG when it
 //! shows it ([`Pixels::png`]); nothing reads them all.
 //!
-//! A PNG saved before version 2 comes back as bytes: it is turned into a `Blob`, kept
-//! on its item and written back as one, so it is read into the page at most once.
+//! A Blob read back from IndexedDB is a handle on the database's file, so it is kept
+//! on its item. A PNG saved before version 2 comes back as bytes: it is turned into a
+//! `Blob` for this use and written back as one — not kept, so that the browser does
+//! not hold every old PNG in memory; the next read gets the database's file.
 
 use std::rc::Rc;
 
@@ -51,7 +53,7 @@ impl Pixels {
     }
 
     /// The PNGs of `items`, in their order; those not in hand are read in one
-    /// transaction and kept on their item (a handle: the bytes stay the browser's).
+    /// transaction (and kept on their item: a handle on the database's file).
     pub async fn pngs(&self, items: &[ImageItem]) -> Vec<Result<Blob, PixelsError>> {
         let mut out: Vec<Result<Blob, PixelsError>> = items
             .iter()
@@ -84,9 +86,15 @@ impl Pixels {
         let mut migrated = Changes::default();
         for (&at, png) in missing.iter().zip(stored) {
             let item = items[at];
-            let blob = match png {
+            out[at] = match png {
                 None => Err(PixelsError::Missing),
-                Some(StoredPng::Blob(b)) => Ok(b),
+                Some(StoredPng::Blob(b)) => {
+                    // Removed meanwhile: nothing to keep it on.
+                    match item.png.try_set_value(Some(b.clone())) {
+                        None => Ok(b),
+                        Some(_) => Err(PixelsError::Removed),
+                    }
+                }
                 Some(StoredPng::Bytes(bytes)) => {
                     let blob = blobs::blob(&bytes, "image/png").map_err(PixelsError::from);
                     if let Ok(b) = &blob {
@@ -99,14 +107,6 @@ impl Pixels {
                     blob
                 }
             };
-            if let Ok(b) = &blob {
-                // Removed meanwhile: nothing to keep it on.
-                if item.png.try_set_value(Some(b.clone())).is_some() {
-                    out[at] = Err(PixelsError::Removed);
-                    continue;
-                }
-            }
-            out[at] = blob;
         }
         if !migrated.is_empty() {
             // Best effort: if it fails, the bytes are simply read again next time.
