@@ -34,8 +34,6 @@ use crate::state::{Embedded, ImageItem, LabelItem, Progress, Session, Stage};
 
 /// How often the producer looks for newly prepared images, in milliseconds.
 pub const COLLECT_MS: u32 = 200;
-/// How often an idle lane looks for a batch, in milliseconds.
-const LANE_WAIT_MS: u32 = 25;
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -192,6 +190,17 @@ struct Feed {
     planned: usize,
     /// No batch will be added.
     done: bool,
+    /// Lanes waiting for a batch (or the end), woken by the producer.
+    idle: Vec<oneshot::Sender<()>>,
+}
+
+impl Feed {
+    /// Wakes the idle lanes: batches were queued, or the feed is done.
+    fn wake(&mut self) {
+        for lane in self.idle.drain(..) {
+            let _ = lane.send(());
+        }
+    }
 }
 
 /// Runs until everything is sent, failed or cancelled.
@@ -320,6 +329,9 @@ fn collect(
     if last {
         f.done = true;
     }
+    if last || !f.queue.is_empty() {
+        f.wake();
+    }
     (pending, f.planned)
 }
 
@@ -335,17 +347,19 @@ async fn lane(
     loop {
         // A batch to send, or the end.
         loop {
-            let (ready, done) = {
-                let f = feed.borrow();
-                (!f.queue.is_empty(), f.done)
+            let woken = {
+                let mut f = feed.borrow_mut();
+                if !f.queue.is_empty() || session.cancel.get_untracked() {
+                    break;
+                }
+                if f.done {
+                    return;
+                }
+                let (tx, rx) = oneshot::channel();
+                f.idle.push(tx);
+                rx
             };
-            if ready || session.cancel.get_untracked() {
-                break;
-            }
-            if done {
-                return;
-            }
-            TimeoutFuture::new(LANE_WAIT_MS).await;
+            let _ = woken.await;
         }
         gate.enter(session, false).await;
         let batch = if session.cancel.get_untracked() {
