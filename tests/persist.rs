@@ -197,9 +197,10 @@ async fn the_session_is_saved_in_few_transactions_and_restored_without_reading_p
     })
     .await;
     let bulk = session.write_transactions() - before;
-    // 1 200 records in chunks of 256, and the labels record: 5 transactions, not 1 200.
+    // 1 200 records in chunks of 256 and the labels record: 5 transactions, a couple
+    // more if a chunk goes before every group has been read — not 1 200.
     assert!(
-        (1..=6).contains(&bulk),
+        (5..=8).contains(&bulk),
         "{bulk} transactions for {N} prepared images"
     );
 
