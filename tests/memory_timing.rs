@@ -186,10 +186,32 @@ async fn a_reload_of_ten_thousand_images() {
     owner.set();
     let session = Session::new(RwSignal::new(Default::default()));
     let before = heap_mb();
+    // The longest the page goes without running a 5 ms timer: how long it is frozen.
+    let longest = std::rc::Rc::new(std::cell::Cell::new(0.0f64));
+    let beating = std::rc::Rc::new(std::cell::Cell::new(true));
+    {
+        let (longest, beating) = (longest.clone(), beating.clone());
+        leptos::task::spawn_local(async move {
+            let mut last = now();
+            while beating.get() {
+                sleep_ms(5).await;
+                let t = now();
+                longest.set(longest.get().max(t - last));
+                last = t;
+            }
+        });
+    }
+    let load_start = now();
+    let _ = store.load().await.unwrap();
+    let load_ms = now() - load_start;
+    let load_freeze = longest.get();
+    longest.set(0.0);
     let start = now();
     let restored = session.restore().await;
     let usable = now() - start;
+    let restore_freeze = longest.get();
     assert_eq!(restored.len(), N as usize);
+    session.follow(restored);
     let embedded = untrack(|| session.images.with_untracked(|v| v.embedded().len()));
     assert_eq!(embedded, N as usize);
     let read = session
@@ -209,6 +231,9 @@ async fn a_reload_of_ten_thousand_images() {
         sleep_ms(50).await;
     }
     let shown = now() - start;
+    sleep_ms(500).await;
+    beating.set(false);
+    let frozen = longest.get();
     // What the persistence layer's watchers read, tracked (inside a memo, as an effect
     // does): five signals of every image of a group, and — for comparison — of the
     // whole session, which one watcher for everything would reread on every change.
@@ -239,7 +264,7 @@ async fn a_reload_of_ten_thousand_images() {
     let after = heap_mb();
     log(format!(
         "reload of {N}: usable (records and vectors) after {:.2} s, {thumbnails} thumbnails after {:.2} s; \
-         wasm heap {:.0} → {:.0} MB, JS heap {:?} → {:?} MB; what a watcher reads: {group:.1} ms for a group of {}, {whole:.0} ms for all {N}",
+         wasm heap {:.0} → {:.0} MB, JS heap {:?} → {:?} MB; longest freeze {frozen:.0} ms (restore alone {restore_freeze:.0} ms; Store::load alone {load_ms:.0} ms, freeze {load_freeze:.0} ms); what a watcher reads: {group:.1} ms for a group of {}, {whole:.0} ms for all {N}",
         usable / 1000.0,
         shown / 1000.0,
         before.0,

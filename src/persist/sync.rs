@@ -47,10 +47,14 @@ pub const PASS_MS: f64 = 300.0;
 pub const CHUNK: usize = 256;
 /// Images per watcher: ids `g·GROUP .. (g+1)·GROUP`.
 pub const GROUP: u64 = 256;
+/// Restored images made per task.
+const ITEMS_PER_TASK: usize = 500;
 /// Watchers started per task (each first reads its group, ~3 ms in Chromium).
 const WATCHERS_PER_TASK: usize = 4;
+/// Thumbnails given an object URL per task after a restore.
+const URLS_PER_TASK: usize = 40;
 /// Thumbnails read per transaction after a restore.
-const THUMBNAIL_CHUNK: u32 = 500;
+const THUMBNAIL_CHUNK: u32 = 200;
 /// Images whose thumbnail is their PNG (saved before thumbnails existed) per read.
 const LEGACY_CHUNK: usize = 32;
 
@@ -131,6 +135,27 @@ impl Due {
     }
 }
 
+/// What [`Session::restore`] put back, for [`Session::follow`]: each image as saved.
+#[derive(Default)]
+pub struct Restored {
+    kept: HashMap<u64, Kept>,
+}
+
+impl Restored {
+    /// Images restored.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.kept.contains_key(&id)
+    }
+}
+
 #[derive(Default)]
 struct Follower {
     kept: HashMap<u64, Kept>,
@@ -152,25 +177,21 @@ struct Group {
 
 impl Session {
     /// Saves the session as it changes, from now on. Called once, after [`restore`],
-    /// with the ids it restored: those are saved again only when they change (anything
-    /// added meanwhile is saved at once).
+    /// with what it restored: those images are saved again only when they change
+    /// (anything added meanwhile is saved at once).
     ///
     /// [`restore`]: Session::restore
-    pub fn follow(&self, restored: HashSet<u64>) {
+    pub fn follow(&self, restored: Restored) {
         let session = *self;
         // Watchers live under the caller's owner, not under the effect that makes them
         // (an effect's children are dropped each time it runs again).
         let Some(parent) = Owner::current() else {
             return;
         };
-        let mut follower = Follower::default();
-        self.images.with_untracked(|v| {
-            for item in v.iter().filter(|i| restored.contains(&i.id)) {
-                if let Some(k) = untrack(|| Kept::of(item)) {
-                    follower.kept.insert(item.id, k);
-                }
-            }
-        });
+        let follower = Follower {
+            kept: restored.kept,
+            ..Follower::default()
+        };
         let state: State = StoredValue::new_local(follower);
         let groups = StoredValue::new_local(HashMap::<u64, Group>::new());
         Effect::new(move |_| {
@@ -477,8 +498,8 @@ impl Session {
     /// were, prepared images ready to send, images whose originals were never prepared
     /// marked failed (originals are not kept). Only records and vectors are read before
     /// it returns; thumbnails follow in the background, PNGs when needed.
-    pub async fn restore(&self) -> HashSet<u64> {
-        let mut restored = HashSet::new();
+    pub async fn restore(&self) -> Restored {
+        let mut restored = Restored::default();
         let store = match Store::open().await {
             Ok(s) => Rc::new(s),
             Err(e) => {
@@ -499,8 +520,20 @@ impl Session {
                 if max_id >= self.next_id.get_value() {
                     self.next_id.set_value(max_id + 1);
                 }
-                let items: Vec<ImageItem> = saved.images.into_iter().map(restored_item).collect();
-                restored.extend(items.iter().map(|i| i.id));
+                // Made in slices: 10 000 items at once would hold the page for ~0.5 s.
+                let mut items: Vec<ImageItem> = Vec::with_capacity(saved.images.len());
+                let mut saved_images = saved.images.into_iter().peekable();
+                while saved_images.peek().is_some() {
+                    for saved in saved_images.by_ref().take(ITEMS_PER_TASK) {
+                        let item = restored_item(saved);
+                        // As saved: the baseline changes are measured from.
+                        if let Some(k) = untrack(|| Kept::of(&item)) {
+                            restored.kept.insert(item.id, k);
+                        }
+                        items.push(item);
+                    }
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                }
                 self.images.update(|v| v.prepend(items));
                 for l in saved.labels.labels {
                     let embedding = match (l.vector, l.key.and_then(|k| k.parse().ok())) {
@@ -541,13 +574,18 @@ impl Session {
                 }
             };
             let n = chunk.len();
-            for (id, blob) in chunk {
-                after = Some(id);
-                if let Some(item) = self.image(id) {
-                    if item.thumbnail.try_with_value(Option::is_none) == Some(true) {
-                        item.set_thumbnail(blob);
+            after = chunk.last().map(|(id, _)| *id);
+            // An object URL is a synchronous call into the browser (~0.3 ms in
+            // Chromium): a few dozen per task keep each under ~15 ms.
+            for slice in chunk.chunks(URLS_PER_TASK) {
+                for (id, blob) in slice {
+                    if let Some(item) = self.image(*id) {
+                        if item.thumbnail.try_with_value(Option::is_none) == Some(true) {
+                            item.set_thumbnail(blob.clone());
+                        }
                     }
                 }
+                gloo_timers::future::TimeoutFuture::new(0).await;
             }
             if n < THUMBNAIL_CHUNK as usize {
                 break;
