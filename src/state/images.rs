@@ -137,6 +137,9 @@ impl ImageItem {
         let (png, thumbnail) = match (png, thumbnail) {
             (Ok(png), Ok(thumbnail)) => (png, thumbnail),
             (Err(e), _) | (_, Err(e)) => {
+                // Nothing of an earlier preparation is sent in its place.
+                self.prepared.set(None);
+                self.png.set_value(None);
                 self.stage.set(Stage::Failed(format!(
                     "the browser could not keep the prepared image: {e}"
                 )));
