@@ -1,6 +1,11 @@
-//! Bytes as things the page can point at: `blob:` URLs for prepared PNGs (thumbnails,
-//! previews) and downloads of exported files. A URL holds its bytes until revoked, so
-//! every [`object_url`] has its [`revoke_url`].
+//! Bytes as things the page can point at: `Blob`s, `blob:` URLs for thumbnails and
+//! previews, and downloads of exported files. A URL holds its bytes until revoked, so
+//! every [`object_url`] or [`blob_url`] has its [`revoke_url`].
+//!
+//! A `Blob` is how the page keeps image bytes *outside* its wasm heap: the browser holds
+//! its data (Chromium in another process, paged to disk when memory is short; a Blob
+//! read back from IndexedDB is a file), and the page holds only a handle. Bytes come
+//! back into wasm with [`read`], for as long as the caller needs them.
 
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
@@ -8,7 +13,8 @@ use wasm_bindgen::JsCast;
 
 use super::{call, window, BrowserError};
 
-fn blob(bytes: &[u8], mime: &str) -> Result<Blob, BrowserError> {
+/// A `Blob` holding a copy of `bytes` (the caller may drop them).
+pub fn blob(bytes: &[u8], mime: &str) -> Result<Blob, BrowserError> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = BlobPropertyBag::new();
     options.set_type(mime);
@@ -18,6 +24,19 @@ fn blob(bytes: &[u8], mime: &str) -> Result<Blob, BrowserError> {
 /// A `blob:` URL showing `bytes` (for `<img src>`); release it with [`revoke_url`].
 pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, BrowserError> {
     Url::create_object_url_with_blob(&blob(bytes, mime)?).map_err(call("making an object URL"))
+}
+
+/// A `blob:` URL showing `blob` (for `<img src>`); release it with [`revoke_url`].
+pub fn blob_url(blob: &Blob) -> Result<String, BrowserError> {
+    Url::create_object_url_with_blob(blob).map_err(call("making an object URL"))
+}
+
+/// A `Blob`'s bytes, copied into the wasm heap.
+pub async fn read(blob: &Blob) -> Result<Vec<u8>, BrowserError> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(call("reading a Blob"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 pub fn revoke_url(url: &str) {

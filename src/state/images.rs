@@ -9,14 +9,23 @@
 //! and its thumbnail URL released, so a session that loads and removes thousands of
 //! images does not keep their arena slots and blobs alive. Read access is a slice
 //! (`Deref`); every change goes through a method that keeps the index right.
+//!
+//! Pixels stay out of the wasm heap: an item keeps what was prepared as metadata
+//! ([`Prepared`]: fingerprint, size, source, window, options), and the PNG and its
+//! thumbnail as `Blob` handles, whose bytes the browser holds (and may page out). Once
+//! saved, and after a reload, an image has no PNG handle at all — its PNG is in
+//! IndexedDB, read when a run sends it or the inspector shows it (`persist::pixels`). At 10 000 images of 100–300 KB
+//! that is the difference between a 2 GB page and one that holds only vectors.
 
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use medinsight_core::pipeline::PrepareOptions;
+use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
+use web_sys::Blob;
 
+use crate::platform::blobs;
 use crate::worker::protocol::PreparedImage;
 
 /// Where an image is in its life (the rules live in the core).
@@ -29,6 +38,35 @@ pub struct Embedded {
     pub key: u64,
 }
 
+/// What was prepared of an image, without its pixels: what the views show about it and
+/// what a run needs to plan its requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    /// `medinsight_core::fingerprint` of the PNG: a re-run skips an image whose
+    /// fingerprint is the one already embedded.
+    pub fingerprint: u64,
+    /// Bytes of the PNG (what the inspector says is sent; requests are planned by it).
+    pub bytes: usize,
+    pub channels: u8,
+    pub source: SourceInfo,
+    pub window: AppliedWindow,
+    pub options: PrepareOptions,
+}
+
+impl Prepared {
+    /// The metadata of a worker's answer (its bytes go into `Blob`s).
+    pub fn of(p: &PreparedImage) -> Self {
+        Self {
+            fingerprint: p.fingerprint,
+            bytes: p.png.len(),
+            channels: p.channels,
+            source: p.source.clone(),
+            window: p.window,
+            options: p.options,
+        }
+    }
+}
+
 /// One loaded image. The signals are arena handles: cloning the item is cheap.
 #[derive(Clone, Copy)]
 pub struct ImageItem {
@@ -39,10 +77,16 @@ pub struct ImageItem {
     pub label: RwSignal<String>,
     pub stage: RwSignal<Stage>,
     pub options: RwSignal<PrepareOptions>,
-    pub prepared: RwSignal<Option<Arc<PreparedImage>>>,
-    /// A `blob:` URL of the prepared PNG, for thumbnails and the preview.
+    pub prepared: RwSignal<Option<Arc<Prepared>>>,
+    /// A `blob:` URL of the small thumbnail (`core::pipeline::thumbnail`), for cards,
+    /// chips and tooltips; the inspector makes its own URL of the full PNG.
     pub preview_url: RwSignal<Option<String>>,
     pub embedding: RwSignal<Option<Embedded>>,
+    /// The prepared PNG, when this page has a handle on it: prepared here and not saved
+    /// yet, or read back. `None` while `prepared` is set means it is only in IndexedDB.
+    pub png: StoredValue<Option<Blob>, LocalStorage>,
+    /// The thumbnail behind `preview_url` (saved with the PNG).
+    pub thumbnail: StoredValue<Option<Blob>, LocalStorage>,
 }
 
 /// Where an image came from: its file name, its path (the folder is the ground truth)
@@ -55,17 +99,16 @@ pub struct Origin {
 
 impl ImageItem {
     /// The one way an image enters the session: loaded (queued, nothing prepared),
-    /// imported (a vector, no pixels) or restored (whatever was saved). A thumbnail URL
-    /// is made when there are prepared pixels.
+    /// imported (a vector, no pixels) or restored (what was prepared, its pixels left in
+    /// IndexedDB; the thumbnail comes later, see [`ImageItem::set_thumbnail`]).
     pub fn new(
         id: u64,
         origin: Origin,
         stage: Stage,
         options: PrepareOptions,
-        prepared: Option<Arc<PreparedImage>>,
+        prepared: Option<Prepared>,
         embedding: Option<Embedded>,
     ) -> Self {
-        let preview_url = prepared.as_deref().and_then(thumbnail_url);
         Self {
             id,
             name: StoredValue::new(origin.name),
@@ -73,23 +116,43 @@ impl ImageItem {
             label: RwSignal::new(origin.label),
             stage: RwSignal::new(stage),
             options: RwSignal::new(options),
-            prepared: RwSignal::new(prepared),
-            preview_url: RwSignal::new(preview_url),
+            prepared: RwSignal::new(prepared.map(Arc::new)),
+            preview_url: RwSignal::new(None),
             embedding: RwSignal::new(embedding),
+            png: StoredValue::new_local(None),
+            thumbnail: StoredValue::new_local(None),
         }
     }
 
-    /// A preparation's result: the new pixels and their thumbnail (the old one
-    /// released), and the stage they put the image in — embedded if the vector it has
-    /// is of these very pixels, else ready to send.
+    /// A preparation's result: the PNG and its thumbnail become `Blob`s (the worker's
+    /// bytes are dropped here), the thumbnail is shown (the old URL released), and the
+    /// image moves on — embedded if the vector it has is of these very pixels, else
+    /// ready to send.
     pub fn set_prepared(&self, prepared: PreparedImage) {
-        if let Some(old) = self.preview_url.get_untracked() {
-            crate::platform::blobs::revoke_url(&old);
-        }
-        self.preview_url.set(thumbnail_url(&prepared));
-        let embedded = self.embedding.with_untracked(|e| e.as_ref().map(|e| e.key))
-            == Some(prepared.fingerprint);
-        self.prepared.set(Some(Arc::new(prepared)));
+        let png = blobs::blob(&prepared.png, "image/png");
+        let thumbnail = blobs::blob(
+            &prepared.thumbnail,
+            medinsight_core::pipeline::thumbnail::MIME,
+        );
+        let (png, thumbnail) = match (png, thumbnail) {
+            (Ok(png), Ok(thumbnail)) => (png, thumbnail),
+            (Err(e), _) | (_, Err(e)) => {
+                // Nothing of an earlier preparation is sent in its place.
+                self.prepared.set(None);
+                self.png.set_value(None);
+                self.stage.set(Stage::Failed(format!(
+                    "the browser could not keep the prepared image: {e}"
+                )));
+                return;
+            }
+        };
+        let meta = Prepared::of(&prepared);
+        drop(prepared);
+        self.png.set_value(Some(png));
+        self.set_thumbnail(thumbnail);
+        let embedded =
+            self.embedding.with_untracked(|e| e.as_ref().map(|e| e.key)) == Some(meta.fingerprint);
+        self.prepared.set(Some(Arc::new(meta)));
         self.stage.set(if embedded {
             Stage::Embedded
         } else {
@@ -97,12 +160,25 @@ impl ImageItem {
         });
     }
 
-    /// Releases the thumbnail URL and the item's signals. The item must not be read
-    /// afterwards: only [`Images`] calls it, when the item leaves.
+    /// Shows `thumbnail` on the cards (a restored image's, read back from storage); the
+    /// previous URL is released.
+    pub fn set_thumbnail(&self, thumbnail: Blob) {
+        let url = blobs::blob_url(&thumbnail).ok();
+        self.thumbnail.set_value(Some(thumbnail));
+        if let Some(old) = self.preview_url.get_untracked() {
+            blobs::revoke_url(&old);
+        }
+        self.preview_url.set(url);
+    }
+
+    /// Releases the thumbnail URL, the Blob handles and the item's signals. The item
+    /// must not be read afterwards: only [`Images`] calls it, when the item leaves.
     fn dispose(self) {
         if let Some(url) = self.preview_url.get_untracked() {
-            crate::platform::blobs::revoke_url(&url);
+            blobs::revoke_url(&url);
         }
+        self.png.dispose();
+        self.thumbnail.dispose();
         self.name.dispose();
         self.path.dispose();
         self.label.dispose();
@@ -122,11 +198,6 @@ impl ImageItem {
             None => (self.stage.get() == Stage::Embedded).then_some(e.vector),
         }
     }
-}
-
-/// A `blob:` URL showing the prepared PNG (released with its item, or when replaced).
-fn thumbnail_url(prepared: &PreparedImage) -> Option<String> {
-    crate::platform::blobs::object_url(&prepared.png, "image/png").ok()
 }
 
 /// The session's images in gallery order, with O(1) lookup by id.

@@ -23,7 +23,7 @@ use medinsight_core::settings::Settings;
 use medinsight_core::view::selection::Selection;
 use web_sys::File;
 
-pub use images::{distinct_labels, embedded, Embedded, ImageItem, Images, Origin, Stage};
+pub use images::{distinct_labels, embedded, Embedded, ImageItem, Images, Origin, Prepared, Stage};
 pub use labels::LabelItem;
 pub use run_state::Progress;
 pub use verdicts::Verdict;

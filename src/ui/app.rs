@@ -214,6 +214,7 @@ pub fn App() -> impl IntoView {
                     item=selected_item
                     picked=Signal::derive(move || session.selection.with(|s| s.len()))
                     on_options=on_options
+                    pixels=session.pixels()
                 />
             </section>
             <section class="column text-column" aria-labelledby="labels-heading">

@@ -1,7 +1,12 @@
 //! Keeps the preparation workers busy: whenever images are queued, one loop per worker
 //! takes the next queued image, reads its file, has it prepared, and stores the result
-//! (or the reason it failed) on the image. Queued images are taken in gallery order, so
-//! thumbnails fill in from the top.
+//! (or the reason it failed) on the image: the PNG and its thumbnail as `Blob`s
+//! ([`ImageItem::set_prepared`]), so no prepared pixels stay in the page's heap. Queued
+//! images are taken in gallery order, so thumbnails fill in from the top; the search
+//! resumes where the last one was found (wrapping around), so 10 000 images cost one
+//! pass over the gallery, not one per image.
+//!
+//! [`ImageItem::set_prepared`]: crate::state::ImageItem::set_prepared
 
 use std::rc::Rc;
 
@@ -16,6 +21,8 @@ pub struct Preparer {
     session: Session,
     pool: StoredValue<Option<Rc<WorkerPool>>, LocalStorage>,
     loops: StoredValue<usize>,
+    /// Where the last queued image was found.
+    cursor: StoredValue<usize>,
 }
 
 impl Preparer {
@@ -24,6 +31,7 @@ impl Preparer {
             session,
             pool: StoredValue::new_local(None),
             loops: StoredValue::new(0),
+            cursor: StoredValue::new(0),
         }
     }
 
@@ -53,12 +61,17 @@ impl Preparer {
 
     async fn work(&self, worker: usize, pool: Rc<WorkerPool>) {
         loop {
+            let from = self.cursor.get_value();
             let next = self.session.images.with_untracked(|v| {
-                v.iter()
-                    .find(|i| i.stage.get_untracked() == Stage::Queued)
-                    .copied()
+                let from = from.min(v.len());
+                let queued = |at: &usize| v[*at].stage.with_untracked(|s| *s == Stage::Queued);
+                (from..v.len())
+                    .chain(0..from)
+                    .find(queued)
+                    .map(|at| (at, v[at]))
             });
-            let Some(item) = next else { return };
+            let Some((at, item)) = next else { return };
+            self.cursor.set_value(at);
             item.stage.set(Stage::Preparing);
             let Some(file) = self.session.file(item.id) else {
                 item.stage.set(Stage::Failed(

@@ -20,11 +20,15 @@ use super::protocol::{
 
 /// Runs the pipeline; the error carries the message the user sees.
 pub fn prepare(bytes: &[u8], options: PrepareOptions) -> Result<PreparedImage, WorkerError> {
-    let p = pipeline::prepare(bytes, options)
-        .map_err(|e| WorkerError::Prepare(medinsight_core::error_chain(&e)))?;
+    let refused = |e: &dyn std::error::Error| WorkerError::Prepare(medinsight_core::error_chain(e));
+    let p = pipeline::prepare(bytes, options).map_err(|e| refused(&e))?;
+    let side = pipeline::SIDE;
+    let thumbnail = pipeline::thumbnail::thumbnail(&p.pixels, side, side, p.channels)
+        .map_err(|e| refused(&e))?;
     Ok(PreparedImage {
         fingerprint: medinsight_core::fingerprint(&p.png),
         png: p.png,
+        thumbnail,
         channels: p.channels,
         source: p.source,
         window: p.window,

@@ -22,6 +22,11 @@ pub struct PreparedImage {
     /// The 512×512 PNG, exactly the bytes that are base64-encoded into the request.
     #[serde(with = "serde_bytes")]
     pub png: Vec<u8>,
+    /// A small JPEG of the same pixels (`core::pipeline::thumbnail`), what cards and
+    /// chips show. The page turns both into `Blob`s as soon as they arrive: neither
+    /// stays in its wasm heap.
+    #[serde(with = "serde_bytes")]
+    pub thumbnail: Vec<u8>,
     /// `medinsight_core::fingerprint` of `png`: a re-run skips an image whose
     /// fingerprint is the one already embedded. (The base64 is made when a request is
     /// built — under a millisecond — rather than kept: for 2 000 images it would hold

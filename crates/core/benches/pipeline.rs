@@ -2,8 +2,9 @@
 //! full-size CR (`RG3_UNCR.dcm`, 1760², 10-bit, MONOCHROME1) and a large 8-bit RGB PNG
 //! (a 3000² histology-like image made at start from the shared IHC tile). Criterion
 //! times each stage; a summary then prints milliseconds per stage, the bytes on the wire
-//! against the original file, and the PNG compression trade-off (bytes saved against
-//! milliseconds spent) that chose the default. Run: `cargo bench -p medinsight-core`.
+//! against the original file, the thumbnail made beside the PNG (milliseconds, bytes),
+//! and the PNG compression trade-off (bytes saved against milliseconds spent) that chose
+//! the default. Run: `cargo bench -p medinsight-core`.
 
 mod common;
 
@@ -15,8 +16,8 @@ use std::path::PathBuf;
 use criterion::{criterion_group, Criterion};
 use medinsight_core::pipeline::decode::{decode, FrameChoice, Source};
 use medinsight_core::pipeline::{
-    encode, prepare, resize, window, AppliedWindow, Fit, PngCompression, PrepareOptions, Windowing,
-    SIDE,
+    encode, prepare, resize, thumbnail, window, AppliedWindow, Fit, PngCompression, PrepareOptions,
+    Windowing, SIDE,
 };
 
 fn testdata(rel: &str) -> Vec<u8> {
@@ -130,6 +131,10 @@ fn summary() {
             ),
             ("base64", median_ms(9, || encode::base64(&s.png))),
         ];
+        // Made once per image beside the PNG, for the cards (not part of the wire).
+        let c = s.source.channels;
+        let thumbnail_ms = median_ms(9, || thumbnail::thumbnail(&s.small, SIDE, SIDE, c).unwrap());
+        let thumbnail_bytes = thumbnail::thumbnail(&s.small, SIDE, SIDE, c).unwrap().len();
         let total: f64 = ms.iter().map(|(_, t)| t).sum();
         let (w, h, c) = (s.source.width, s.source.height, s.source.channels);
         println!("{name}: {w}×{h}×{c} → 512²×{c} ({})", s.applied);
@@ -142,6 +147,10 @@ fn summary() {
             s.png.len(),
             b64.len(),
             100.0 * b64.len() as f64 / bytes.len() as f64
+        );
+        println!(
+            "  thumbnail {thumbnail_ms:6.2} ms, {thumbnail_bytes} bytes (JPEG {}², beside the PNG)",
+            thumbnail::THUMBNAIL_SIDE
         );
         println!("  PNG compression on this image (bytes, ms; ratio against Fast):");
         let fast_ms = median_ms(9, || {

@@ -1,10 +1,19 @@
 //! "What the model sees": the exact 512×512 pixels that will be sent, the bytes on the
 //! wire, where they came from (format, size, and for DICOM its metadata and the window
-//! applied), and controls to change the windowing or the frame, for this image, the picked ones or all.
+//! applied), and controls to change the windowing or the frame, for this image, the
+//! picked ones or all.
+//!
+//! The full PNG is the only one on the page: it is fetched when the inspector shows an
+//! image (from its `Blob`, or from storage for a restored one), given an object URL for
+//! as long as it is shown, and the URL is revoked when the image changes or the
+//! inspector closes. Cards show the small thumbnails.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use medinsight_core::pipeline::{FrameChoice, PrepareOptions, Windowing};
 
+use crate::persist::pixels::Pixels;
+use crate::platform::blobs;
 use crate::state::ImageItem;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -47,13 +56,54 @@ pub fn ImageInspector(
     #[prop(into)]
     picked: Signal<usize>,
     on_options: Callback<(u64, PrepareOptions, ApplyTo)>,
+    /// Where the full PNG is read from.
+    pixels: Pixels,
 ) -> impl IntoView {
     view! {
         {move || {
             item.get()
-                .map(|item| view! { <Inspector item=item picked=picked on_options=on_options /> })
+                .map(|item| view! { <Inspector item=item picked=picked on_options=on_options pixels=pixels /> })
         }}
     }
+}
+
+/// A `blob:` URL of `item`'s full PNG while it is shown (`Err`: why there is none).
+/// Made again when the pixels change; revoked when replaced and when the inspector goes.
+fn full_png_url(item: ImageItem, pixels: Pixels) -> RwSignal<Option<Result<String, String>>> {
+    let shown = RwSignal::new(None::<Result<String, String>>);
+    let release = move |shown: Option<Result<String, String>>| {
+        if let Some(Ok(url)) = shown {
+            blobs::revoke_url(&url);
+        }
+    };
+    Effect::new(move |_| {
+        let Some(fingerprint) = item.prepared.with(|p| p.as_ref().map(|p| p.fingerprint)) else {
+            release(shown.try_update(|s| s.take()).flatten());
+            return;
+        };
+        spawn_local(async move {
+            let url = match pixels.png(item).await {
+                Ok(blob) => blobs::blob_url(&blob).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            // Another preparation landed meanwhile: its own request shows it.
+            let current = item
+                .prepared
+                .try_with_untracked(|p| p.as_ref().map(|p| p.fingerprint))
+                .flatten();
+            if current != Some(fingerprint) {
+                release(Some(url));
+                return;
+            }
+            match shown.try_update(|s| s.replace(url.clone())) {
+                Some(old) => release(old),
+                // The inspector closed meanwhile.
+                None => release(Some(url)),
+            }
+        });
+    });
+    on_cleanup(move || release(shown.try_update(|s| s.take()).flatten()));
+    shown
 }
 
 #[component]
@@ -61,7 +111,9 @@ fn Inspector(
     item: ImageItem,
     picked: Signal<usize>,
     on_options: Callback<(u64, PrepareOptions, ApplyTo)>,
+    pixels: Pixels,
 ) -> impl IntoView {
+    let full_png = full_png_url(item, pixels);
     let start = item.options.get_untracked();
     let choice = RwSignal::new(choice_of(start.window));
     let (low, high) = match start.window {
@@ -129,24 +181,32 @@ fn Inspector(
         <section class="inspector" aria-labelledby="inspector-heading">
             <h3 id="inspector-heading">"What the model sees: " {item.name.get_value()}</h3>
             <div class="inspector-body">
-                {move || match (item.preview_url.get(), prepared()) {
-                    (Some(url), Some(p)) => {
+                {move || match prepared() {
+                    Some(p) => {
+                        let picture = move || match full_png.get() {
+                            Some(Ok(url)) => view! {
+                                <img src=url alt="The 512×512 image sent to the model" width="512" height="512" />
+                            }
+                                .into_any(),
+                            Some(Err(e)) => view! { <p class="error model-view-error" role="alert">{e}</p> }.into_any(),
+                            None => view! { <p class="muted model-view-loading" data-busy="">"Reading the image…"</p> }.into_any(),
+                        };
                         view! {
                             <figure class="model-view">
-                                <img src=url alt="The 512×512 image sent to the model" width="512" height="512" />
+                                {picture}
                                 <figcaption class="wire-bytes">
                                     {format!(
                                         "Sent: 512×512 8-bit {} PNG, {} bytes ({} base64 characters on the wire).",
                                         if p.channels == 1 { "grayscale" } else { "RGB" },
-                                        group(p.png.len()),
-                                        group(medinsight_core::pipeline::encode::base64_len(p.png.len())),
+                                        group(p.bytes),
+                                        group(medinsight_core::pipeline::encode::base64_len(p.bytes)),
                                     )}
                                 </figcaption>
                             </figure>
                         }
                             .into_any()
                     }
-                    _ => view! { <p class="muted">"Not prepared yet."</p> }.into_any(),
+                    None => view! { <p class="muted">"Not prepared yet."</p> }.into_any(),
                 }}
                 {move || prepared().map(|p| {
                     let s = &p.source;

@@ -1,6 +1,8 @@
 //! Run and Cancel, and the progress: embedded / total, requests in flight against the
-//! current window (which adapts to the endpoint), retries and 429s so far, elapsed time;
-//! what stopped the run and what to do about it.
+//! current window (which adapts to the endpoint), retries and 429s so far, elapsed time,
+//! images prepared and rows embedded per second (`.run-rates`, also as
+//! `data-prepared-per-s` and `data-embedded-per-s`); what stopped the run and what to do
+//! about it.
 
 use leptos::prelude::*;
 
@@ -63,6 +65,27 @@ pub fn RunPanel(
                     )
                 })}
             </p>
+            {move || {
+                let now = now.get();
+                progress.with(|p| {
+                    let prepared = p.prepared_per_s(now);
+                    let embedded = p.embedded_per_s(now);
+                    (prepared.is_some() || embedded.is_some()).then(|| {
+                        let shown = |r: Option<f64>| r.map_or("–".to_string(), |r| format!("{r:.1}"));
+                        let text = format!(
+                            "{} images prepared/s · {} rows embedded/s",
+                            shown(prepared),
+                            shown(embedded)
+                        );
+                        view! {
+                            <p class="run-rates"
+                                data-prepared-per-s=prepared.unwrap_or(0.0)
+                                data-embedded-per-s=embedded.unwrap_or(0.0)
+                            >{text}</p>
+                        }
+                    })
+                })
+            }}
             {move || progress.with(|p| p.note.clone()).map(|n| view! { <p class="run-note">{n}</p> })}
             {move || progress.with(|p| p.fatal.clone()).map(|f| view! { <p class="error run-fatal" role="alert">{f}</p> })}
         </div>

@@ -6,7 +6,8 @@
 //! checked before anything large is allocated) → [`window`] (modality values to 8 bits:
 //! by default as Microsoft's client does, or the file's window, a percentile clip,
 //! min–max, a manual window; MONOCHROME1 inverted) → [`resize`] (`fast_image_resize`, stretch or letterbox) → [`encode`]
-//! (lossless PNG with the `png` crate, then base64). It runs natively (the `medinsight
+//! (lossless PNG with the `png` crate, then base64); [`thumbnail`] makes the small
+//! picture the page shows of a prepared image. It runs natively (the `medinsight
 //! prepare` command, tests, benchmarks) and in the browser (compiled to wasm32), the
 //! same code in both. Nothing from a DICOM header reaches the PNG: only pixels travel.
 
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod dicom_guard;
 pub mod encode;
 pub mod resize;
+pub mod thumbnail;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod wasm_libc;
 pub mod window;

@@ -43,7 +43,8 @@ fn pixel_type(channels: u8) -> PixelType {
     }
 }
 
-fn resize(
+/// `pixels` resized to exactly `out_w`×`out_h` (the thumbnail uses it too).
+pub(crate) fn resize(
     pixels: &[u8],
     width: u32,
     height: u32,
