@@ -1,21 +1,25 @@
 //! The Web Worker that does the heavy work, so the page never freezes: preparing images
 //! (decoding a 6 MB DICOM, a hundred PNGs) and the analyses that touch every pair of
-//! vectors (outlier scores, the PCA map, the cross-validated classifier).
+//! vectors (outlier scores, the PCA map, the cross-validated classifier, the similarity
+//! heatmap's cosines, clustered order and block summary).
 //!
 //! It runs `medinsight-core` — the same code as `medinsight prepare` and the native
 //! tests — in its own wasm instance, built by Trunk from `src/bin/compute_worker.rs`
 //! (see `index.html`), and answers the [`super::protocol`].
 
 use gloo_worker::{HandlerId, Worker, WorkerScope};
+use medinsight_core::analysis::blocks::{BlockSummary, MAX_BLOCKS, MAX_FULL};
 use medinsight_core::analysis::classifier::{cross_validate, knn_predict, Logistic, TrainOptions};
 use medinsight_core::analysis::evaluation::argmax;
 use medinsight_core::analysis::neighbours::outlier_scores;
+use medinsight_core::analysis::ordering::clustered_order;
+use medinsight_core::analysis::similarity::{is_permutation, Cosines};
 use medinsight_core::analysis::{pca, Embeddings};
 use medinsight_core::pipeline::{self, PrepareOptions};
 
 use super::protocol::{
     Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
-    WorkerError,
+    SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
 };
 
 /// Runs the pipeline; the error carries the message the user sees.
@@ -119,6 +123,62 @@ pub fn analyse(vectors: &[Vec<f32>], analysis: &Analysis) -> Result<Found, Worke
                 knn_accuracy: cv.knn_accuracy(),
                 predictions,
             })
+        }
+        Analysis::Similarity(question) => {
+            Found::Similarity(similarity(&e, dim, question).map_err(refuse)?)
+        }
+    })
+}
+
+/// The similarity view's questions about the rows `e` (of width `dim`). Sizes are
+/// checked first: a full matrix holds at most `MAX_FULL²` cells (16 MB), beyond which
+/// the page asks for the summary, whose blocks are capped at `MAX_BLOCKS` a side.
+fn similarity(
+    e: &Embeddings,
+    dim: usize,
+    question: &SimilarityQuestion,
+) -> Result<SimilarityFound, String> {
+    let n = e.len();
+    let too_many = |cells: usize| {
+        format!(
+            "{cells} cells are more than a full matrix holds ({MAX_FULL} × {MAX_FULL}); \
+             above {MAX_FULL} images the heatmap shows a summary"
+        )
+    };
+    Ok(match question {
+        SimilarityQuestion::Cells { cols: None } => {
+            if n > MAX_FULL {
+                return Err(too_many(n * n));
+            }
+            SimilarityFound::Cells(Cosines::of(e))
+        }
+        SimilarityQuestion::Cells { cols: Some(cols) } => {
+            if let Some((j, v)) = cols.iter().enumerate().find(|(_, v)| v.len() != dim) {
+                return Err(format!(
+                    "text {j} has {} values, the images have {dim}",
+                    v.len()
+                ));
+            }
+            if n.saturating_mul(cols.len()) > MAX_FULL * MAX_FULL {
+                return Err(too_many(n.saturating_mul(cols.len())));
+            }
+            SimilarityFound::Cells(Cosines::between(e, &Embeddings::new(cols)))
+        }
+        SimilarityQuestion::ClusteredOrder => SimilarityFound::Order(clustered_order(e)),
+        SimilarityQuestion::Summary { order, blocks } => {
+            let order = match order {
+                SummaryOrder::Loaded => (0..n).collect(),
+                SummaryOrder::Clustered => clustered_order(e),
+                SummaryOrder::Given(o) if is_permutation(o, n) => o.clone(),
+                SummaryOrder::Given(o) => {
+                    return Err(format!(
+                        "the order given ({} rows) is not an order of the {n} rows",
+                        o.len()
+                    ))
+                }
+            };
+            let blocks = (*blocks).clamp(1, MAX_BLOCKS);
+            SimilarityFound::Summary(BlockSummary::new(e, order, blocks))
         }
     })
 }
@@ -225,6 +285,49 @@ mod tests {
         };
         let err = analyse(&clusters(), &bad_class).unwrap_err();
         assert!(err.to_string().contains("row 4 has class 2"), "{err}");
+    }
+
+    #[test]
+    fn the_similarity_questions_are_answered_and_checked() {
+        use crate::worker::protocol::{SimilarityFound, SimilarityQuestion, SummaryOrder};
+        let ask = |q: SimilarityQuestion| analyse(&clusters(), &Analysis::Similarity(q));
+        let Ok(Found::Similarity(SimilarityFound::Cells(c))) =
+            ask(SimilarityQuestion::Cells { cols: None })
+        else {
+            panic!("cells")
+        };
+        assert_eq!((c.rows(), c.cols(), c.is_square()), (8, 8, true));
+        assert!(c.at(0, 4).unwrap().abs() < 0.01 && c.at(0, 3).unwrap() > 0.99);
+        let Ok(Found::Similarity(SimilarityFound::Order(o))) =
+            ask(SimilarityQuestion::ClusteredOrder)
+        else {
+            panic!("an order")
+        };
+        let first: Vec<bool> = o[..4].iter().map(|&i| i < 4).collect();
+        assert!(first.iter().all(|&f| f == first[0]), "{o:?}");
+        let Ok(Found::Similarity(SimilarityFound::Summary(s))) = ask(SimilarityQuestion::Summary {
+            order: SummaryOrder::Given(vec![0, 4, 1, 5, 2, 6, 3, 7]),
+            blocks: 4,
+        }) else {
+            panic!("a summary")
+        };
+        assert_eq!((s.len(), s.blocks()), (8, 4));
+        assert_eq!(s.members(1), Some(&[1, 5][..]));
+        let bad = ask(SimilarityQuestion::Summary {
+            order: SummaryOrder::Given(vec![0, 0, 1, 2, 3, 4, 5, 6]),
+            blocks: 4,
+        })
+        .unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("the similarity matrix cannot be computed: the order given"),
+            "{bad}"
+        );
+        let narrow = ask(SimilarityQuestion::Cells {
+            cols: Some(vec![vec![1.0, 0.0]]),
+        })
+        .unwrap_err();
+        assert!(narrow.to_string().contains("text 0 has 2 values, the images have 3"), "{narrow}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use medinsight_core::pipeline::PrepareOptions;
 use crate::worker::handler::ComputeWorker;
 use crate::worker::protocol::{
     Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
-    WorkerError,
+    SimilarityFound, SimilarityQuestion, WorkerError,
 };
 
 /// Where Trunk puts the worker's loader (`index.html`, `filehash = false`).
@@ -149,6 +149,26 @@ impl WorkerPool {
                 found: Found::Classify(report),
                 millis,
             } => Some((report, millis)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The similarity view's `question` about `vectors`, and the milliseconds it took
+    /// in the worker. (Which of the question's answers came back is checked by the
+    /// caller, `work::analyses::Analyst`, one typed method per question.)
+    pub async fn run_similarity(
+        &self,
+        worker: usize,
+        vectors: Vec<Vec<f32>>,
+        question: SimilarityQuestion,
+    ) -> Result<(SimilarityFound, f64), WorkerError> {
+        let analysis = Analysis::Similarity(question);
+        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+            Outcome::Analysed {
+                found: Found::Similarity(found),
+                millis,
+            } => Some((found, millis)),
             _ => None,
         })
         .await

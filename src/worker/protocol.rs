@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use medinsight_core::analysis::blocks::BlockSummary;
+use medinsight_core::analysis::similarity::Cosines;
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,40 @@ pub enum Analysis {
         classes: usize,
         folds: usize,
     },
+    /// The similarity heatmap's cosines, order or summary of the rows.
+    Similarity(SimilarityQuestion),
+}
+
+/// What the similarity view asks about its rows (images, or texts). Nothing here
+/// depends on names or ground-truth labels except a [`SummaryOrder::Given`] order: the
+/// page keys its jobs on the vectors, and reorders the answers itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SimilarityQuestion {
+    /// Every cosine in loaded order: the rows against themselves, or against `cols`
+    /// (the texts, for the image–text matrix). At most `MAX_FULL²` cells.
+    Cells { cols: Option<Vec<Vec<f32>>> },
+    /// The rows' clustered order (`core::analysis::ordering::clustered_order`).
+    ClusteredOrder,
+    /// The rows in `order`, summarised by at most `blocks` blocks a side.
+    Summary { order: SummaryOrder, blocks: usize },
+}
+
+/// The order a summary's rows are cut into blocks in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SummaryOrder {
+    Loaded,
+    /// Computed in the worker, with the summary.
+    Clustered,
+    /// Given by the page (by ground truth): a permutation of the rows.
+    Given(Vec<usize>),
+}
+
+/// What a [`SimilarityQuestion`] found: one variant per question.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SimilarityFound {
+    Cells(Cosines),
+    Order(Vec<usize>),
+    Summary(BlockSummary),
 }
 
 impl Analysis {
@@ -55,6 +91,7 @@ impl Analysis {
             Analysis::Outliers { .. } => JobKind::Outliers,
             Analysis::Map => JobKind::Map,
             Analysis::Classify { .. } => JobKind::Classify,
+            Analysis::Similarity(_) => JobKind::Similarity,
         }
     }
 }
@@ -85,6 +122,7 @@ pub enum Found {
     Outliers(Vec<f32>),
     Map(Projection),
     Classify(Classification),
+    Similarity(SimilarityFound),
 }
 
 /// One job for the worker.
@@ -136,6 +174,7 @@ pub enum JobKind {
     Outliers,
     Map,
     Classify,
+    Similarity,
 }
 
 impl JobKind {
@@ -146,6 +185,7 @@ impl JobKind {
             JobKind::Outliers => "the outlier scores",
             JobKind::Map => "the PCA map",
             JobKind::Classify => "the classifier's cross-validation",
+            JobKind::Similarity => "the similarity matrix",
         }
     }
 
@@ -156,6 +196,7 @@ impl JobKind {
             JobKind::Outliers => "try fewer images or a smaller k",
             JobKind::Map => "try fewer images",
             JobKind::Classify => "try fewer images or fewer folds",
+            JobKind::Similarity => "try fewer images, or the order as loaded",
         }
     }
 }
@@ -232,10 +273,19 @@ mod tests {
             outliers,
             "the outlier scores took over 120 s in the analysis worker; try fewer images or a smaller k"
         );
-        for job in [JobKind::Map, JobKind::Classify] {
+        for job in [JobKind::Map, JobKind::Classify, JobKind::Similarity] {
             let m = WorkerError::TimedOut { job, secs: 120 }.to_string();
             assert!(m.starts_with(job.what()) && !m.contains("damaged"), "{m}");
         }
+        let similarity = WorkerError::TimedOut {
+            job: JobKind::Similarity,
+            secs: 120,
+        }
+        .to_string();
+        assert!(
+            similarity.starts_with("the similarity matrix took over 120 s"),
+            "{similarity}"
+        );
         let prepare = WorkerError::TimedOut {
             job: JobKind::Prepare,
             secs: 120,
