@@ -76,7 +76,10 @@ fn the_similarity_job_answers_every_question_for_a_small_set() {
     let SimilarityFound::Cells(cells) = ask(&v, SimilarityQuestion::Cells { cols: None }) else {
         panic!("cells")
     };
-    assert_eq!((cells.rows(), cells.cols(), cells.is_square()), (n, n, true));
+    assert_eq!(
+        (cells.rows(), cells.cols(), cells.is_square()),
+        (n, n, true)
+    );
     for i in 0..n {
         for j in 0..n {
             let want = dot_unclamped(e.row(i), e.row(j)).clamp(-1.0, 1.0);
@@ -93,7 +96,10 @@ fn the_similarity_job_answers_every_question_for_a_small_set() {
     ) else {
         panic!("image-text cells")
     };
-    assert_eq!((between.rows(), between.cols(), between.is_square()), (n, 5, false));
+    assert_eq!(
+        (between.rows(), between.cols(), between.is_square()),
+        (n, 5, false)
+    );
 
     let SimilarityFound::Order(order) = ask(&v, SimilarityQuestion::ClusteredOrder) else {
         panic!("an order")
@@ -104,10 +110,18 @@ fn the_similarity_job_answers_every_question_for_a_small_set() {
     let changes = order.windows(2).filter(|w| w[0] % 3 != w[1] % 3).count();
     assert_eq!(changes, 2, "three groups in three runs: {order:?}");
 
-    for order in [SummaryOrder::Loaded, SummaryOrder::Clustered, SummaryOrder::Given((0..n).rev().collect())] {
-        let SimilarityFound::Summary(s) =
-            ask(&v, SimilarityQuestion::Summary { order: order.clone(), blocks: 6 })
-        else {
+    for order in [
+        SummaryOrder::Loaded,
+        SummaryOrder::Clustered,
+        SummaryOrder::Given((0..n).rev().collect()),
+    ] {
+        let SimilarityFound::Summary(s) = ask(
+            &v,
+            SimilarityQuestion::Summary {
+                order: order.clone(),
+                blocks: 6,
+            },
+        ) else {
             panic!("a summary")
         };
         assert_eq!((s.len(), s.blocks()), (n, 6), "{order:?}");
@@ -119,7 +133,10 @@ fn the_similarity_job_answers_every_question_for_a_small_set() {
             .map(|(i, j)| f64::from(cells.at(i, j).unwrap()))
             .sum::<f64>()
             / (a.len() * b.len()) as f64;
-        assert!((f64::from(s.mean(1, 4).unwrap()) - brute).abs() < 1e-5, "{order:?}");
+        assert!(
+            (f64::from(s.mean(1, 4).unwrap()) - brute).abs() < 1e-5,
+            "{order:?}"
+        );
     }
 }
 
@@ -161,11 +178,27 @@ async fn a_summary_block_opens_on_a_click_names_its_images_and_goes_back() {
             vector: Arc::new(x.clone()),
             key: i as u64,
         };
-        ImageItem::new(i as u64 + 100, origin, Stage::Embedded, PrepareOptions::default(), None, Some(embedding))
+        ImageItem::new(
+            i as u64 + 100,
+            origin,
+            Stage::Embedded,
+            PrepareOptions::default(),
+            None,
+            Some(embedding),
+        )
     }));
     let rows = Rows {
-        items: images.iter().map(|i| Item { id: i.id, is_image: true }).collect(),
-        vectors: images.iter().map(|i| i.embedding.get_untracked().unwrap().vector).collect(),
+        items: images
+            .iter()
+            .map(|i| Item {
+                id: i.id,
+                is_image: true,
+            })
+            .collect(),
+        vectors: images
+            .iter()
+            .map(|i| i.embedding.get_untracked().unwrap().vector)
+            .collect(),
     };
     let summary = BlockSummary::new(&Embeddings::new(&v), (0..n).collect(), blocks);
     let summarised = Summarised {
@@ -180,7 +213,9 @@ async fn a_summary_block_opens_on_a_click_names_its_images_and_goes_back() {
 
     let document = web_sys::window().unwrap().document().unwrap();
     let style = document.create_element("style").unwrap();
-    style.set_text_content(Some(".summary-map { width: 300px; height: 300px; display: block; }"));
+    style.set_text_content(Some(
+        ".summary-map { width: 300px; height: 300px; display: block; }",
+    ));
     document.head().unwrap().append_child(&style).unwrap();
     let host: web_sys::HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
     document.body().unwrap().append_child(&host).unwrap();
@@ -191,28 +226,59 @@ async fn a_summary_block_opens_on_a_click_names_its_images_and_goes_back() {
     .forget();
     sleep_ms(20).await;
 
-    let root = host.query_selector(".heatmap-summary").unwrap().expect("the summary root");
+    let root = host
+        .query_selector(".heatmap-summary")
+        .unwrap()
+        .expect("the summary root");
     assert_eq!(root.get_attribute("data-rows").as_deref(), Some("30"));
     assert_eq!(root.get_attribute("data-blocks").as_deref(), Some("6"));
-    let map = host.query_selector(".summary-map").unwrap().expect("the summary canvas");
-    let readout = || host.query_selector(".heatmap-readout").unwrap().unwrap().text_content().unwrap();
+    let map = host
+        .query_selector(".summary-map")
+        .unwrap()
+        .expect("the summary canvas");
+    let readout = || {
+        host.query_selector(".heatmap-readout")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+    };
 
     // 300 px for 6 blocks: pixel (130, 260) is block row 5, column 2.
     mouse(&map, "mousemove", 130.0, 260.0);
     sleep_ms(20).await;
     let text = readout();
-    assert!(text.contains("rows 26–30 (5 images) × rows 11–15 (5 images)"), "{text}");
-    assert!(text.matches("img").count() >= 2, "both representatives named: {text}");
+    assert!(
+        text.contains("rows 26–30 (5 images) × rows 11–15 (5 images)"),
+        "{text}"
+    );
+    assert!(
+        text.matches("img").count() >= 2,
+        "both representatives named: {text}"
+    );
 
     mouse(&map, "click", 130.0, 260.0);
     sleep_ms(20).await;
-    let drill = host.query_selector(".heatmap-drill").unwrap().expect("the drill-down");
+    let drill = host
+        .query_selector(".heatmap-drill")
+        .unwrap()
+        .expect("the drill-down");
     assert_eq!(drill.get_attribute("data-rows").as_deref(), Some("5"));
     assert_eq!(drill.get_attribute("data-cols").as_deref(), Some("5"));
-    assert!(host.query_selector(".summary-map").unwrap().is_none(), "the summary map gives way");
-    let cells = drill.query_selector("canvas.heatmap").unwrap().expect("the block's cells");
-    let names: Vec<String> = serde_json::from_str(&cells.get_attribute("data-row-names").unwrap()).unwrap();
-    assert_eq!(names, (25..30).map(|i| format!("img{i}.png")).collect::<Vec<_>>());
+    assert!(
+        host.query_selector(".summary-map").unwrap().is_none(),
+        "the summary map gives way"
+    );
+    let cells = drill
+        .query_selector("canvas.heatmap")
+        .unwrap()
+        .expect("the block's cells");
+    let names: Vec<String> =
+        serde_json::from_str(&cells.get_attribute("data-row-names").unwrap()).unwrap();
+    assert_eq!(
+        names,
+        (25..30).map(|i| format!("img{i}.png")).collect::<Vec<_>>()
+    );
     let values = cells.get_attribute("data-values").unwrap();
     assert_eq!(values.split(',').count(), 25);
     // Hover names the two images of a cell: the first, img25 (row 26) × img10 (row 11).
@@ -221,9 +287,15 @@ async fn a_summary_block_opens_on_a_click_names_its_images_and_goes_back() {
     let text = readout();
     assert!(text.starts_with("img25.png × img10.png: "), "{text}");
 
-    let back = host.query_selector(".drill-back").unwrap().expect("a way back");
+    let back = host
+        .query_selector(".drill-back")
+        .unwrap()
+        .expect("a way back");
     back.dyn_ref::<web_sys::HtmlElement>().unwrap().click();
     sleep_ms(20).await;
     assert!(host.query_selector(".heatmap-drill").unwrap().is_none());
-    assert!(host.query_selector(".summary-map").unwrap().is_some(), "the summary is back");
+    assert!(
+        host.query_selector(".summary-map").unwrap().is_some(),
+        "the summary is back"
+    );
 }

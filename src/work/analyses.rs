@@ -6,6 +6,7 @@
 //! result; errors are [`WorkerError`]s that say which analysis failed or timed out.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
@@ -81,10 +82,11 @@ impl Analyst {
     }
 
     /// Every cosine of `rows` with themselves, or with `cols`, in loaded order (at most
-    /// `MAX_FULL²` cells), with the milliseconds it took in the worker.
+    /// `MAX_FULL²` cells), with the milliseconds it took in the worker. (The similarity
+    /// jobs send their rows in parts, each one block of bytes: see the pool.)
     pub async fn similarity_cells(
         &self,
-        rows: Vec<Vec<f32>>,
+        rows: &[Arc<Vec<f32>>],
         cols: Option<Vec<Vec<f32>>>,
     ) -> Result<(Cosines, f64), WorkerError> {
         let question = SimilarityQuestion::Cells { cols };
@@ -99,7 +101,7 @@ impl Analyst {
     /// The clustered order of `rows`, with the milliseconds it took in the worker.
     pub async fn similarity_order(
         &self,
-        rows: Vec<Vec<f32>>,
+        rows: &[Arc<Vec<f32>>],
     ) -> Result<(Vec<usize>, f64), WorkerError> {
         let question = SimilarityQuestion::ClusteredOrder;
         match self.pool().run_similarity(WORKER, rows, question).await? {
@@ -114,7 +116,7 @@ impl Analyst {
     /// milliseconds it took in the worker.
     pub async fn similarity_summary(
         &self,
-        rows: Vec<Vec<f32>>,
+        rows: &[Arc<Vec<f32>>],
         order: SummaryOrder,
         blocks: usize,
     ) -> Result<(BlockSummary, f64), WorkerError> {

@@ -18,8 +18,8 @@ use medinsight_core::analysis::{pca, Embeddings};
 use medinsight_core::pipeline::{self, PrepareOptions};
 
 use super::protocol::{
-    Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
-    SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
+    Analysis, Classification, FlatVectors, Found, Job, Outcome, PreparedImage, Projection, Reply,
+    Request, SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
 };
 
 /// Runs the pipeline; the error carries the message the user sees.
@@ -192,7 +192,38 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub struct ComputeWorker;
+/// Parts staged for batches not yet analysed are kept for this many batches at most:
+/// a batch whose job was never sent (its view closed mid-way) is dropped in time.
+const STAGED_BATCHES: usize = 4;
+
+#[derive(Default)]
+pub struct ComputeWorker {
+    /// Vectors sent in parts ([`Job::Stage`]), by batch, until their job comes.
+    staged: Vec<(u64, Vec<FlatVectors>)>,
+}
+
+impl ComputeWorker {
+    /// The vectors staged for `batch`, if all `parts` of them arrived.
+    fn take_staged(&mut self, batch: u64, parts: usize) -> Result<Vec<Vec<f32>>, String> {
+        let got = self
+            .staged
+            .iter()
+            .position(|(b, _)| *b == batch)
+            .map(|at| self.staged.remove(at).1)
+            .unwrap_or_default();
+        if got.len() != parts {
+            return Err(format!(
+                "only {} of the {parts} parts of its vectors reached the worker (was it restarted?); try again",
+                got.len()
+            ));
+        }
+        let mut rows = Vec::with_capacity(got.iter().map(FlatVectors::len).sum());
+        for part in &got {
+            part.append_to(&mut rows);
+        }
+        Ok(rows)
+    }
+}
 
 impl Worker for ComputeWorker {
     type Message = ();
@@ -200,7 +231,7 @@ impl Worker for ComputeWorker {
     type Output = Reply;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        Self
+        Self::default()
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
@@ -216,6 +247,35 @@ impl Worker for ComputeWorker {
                     found,
                     millis: now_ms() - start,
                 })
+            }
+            Job::Stage { batch, vectors } => {
+                match self.staged.iter_mut().find(|(b, _)| *b == batch) {
+                    Some((_, parts)) => parts.push(vectors),
+                    None => {
+                        self.staged.push((batch, vec![vectors]));
+                        if self.staged.len() > STAGED_BATCHES {
+                            self.staged.remove(0);
+                        }
+                    }
+                }
+                return; // a part is not answered: its job is
+            }
+            Job::AnalyseStaged {
+                batch,
+                parts,
+                analysis,
+            } => {
+                let start = now_ms();
+                self.take_staged(batch, parts)
+                    .map_err(|reason| WorkerError::Analysis {
+                        job: analysis.kind(),
+                        reason,
+                    })
+                    .and_then(|vectors| analyse(&vectors, &analysis))
+                    .map(|found| Outcome::Analysed {
+                        found,
+                        millis: now_ms() - start,
+                    })
             }
         };
         scope.respond(
@@ -327,7 +387,31 @@ mod tests {
             cols: Some(vec![vec![1.0, 0.0]]),
         })
         .unwrap_err();
-        assert!(narrow.to_string().contains("text 0 has 2 values, the images have 3"), "{narrow}");
+        assert!(
+            narrow
+                .to_string()
+                .contains("text 0 has 2 values, the images have 3"),
+            "{narrow}"
+        );
+    }
+
+    #[test]
+    fn staged_parts_make_the_vectors_of_their_job_and_a_missing_part_is_said() {
+        let mut w = ComputeWorker::default();
+        let part = |rows: &[Vec<f32>]| {
+            let mut f = FlatVectors::with_capacity(3, rows.len());
+            rows.iter().for_each(|r| f.push(r).unwrap());
+            f
+        };
+        let v = clusters();
+        w.staged.push((5, vec![part(&v[..3]), part(&v[3..])]));
+        assert_eq!(w.take_staged(5, 2).unwrap(), v);
+        assert!(w.staged.is_empty());
+        w.staged.push((6, vec![part(&v[..3])]));
+        let err = w.take_staged(6, 2).unwrap_err();
+        assert!(err.starts_with("only 1 of the 2 parts"), "{err}");
+        assert!(w.take_staged(7, 1).is_err(), "nothing staged for batch 7");
+        assert_eq!(w.take_staged(8, 0).unwrap(), Vec::<Vec<f32>>::new());
     }
 
     #[test]

@@ -137,14 +137,82 @@ pub enum Job {
         vectors: Vec<Vec<f32>>,
         analysis: Analysis,
     },
+    /// One part of the vectors of a later [`Job::AnalyseStaged`] of the same `batch`,
+    /// as one block of bytes: the worker keeps it and answers nothing. 40 MB of
+    /// vectors sent at once would hold the page's thread for over 100 ms (copying them
+    /// into a message); parts of 8 MB, sent with the page free in between, do not.
+    Stage { batch: u64, vectors: FlatVectors },
+    /// An analysis of the vectors staged for `batch`, in `parts` parts: the similarity
+    /// view's, 10 000 vectors at a time. Refused if not all the parts arrived (the
+    /// worker was replaced between them).
+    AnalyseStaged {
+        batch: u64,
+        parts: usize,
+        analysis: Analysis,
+    },
 }
 
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
             Job::Prepare { .. } => JobKind::Prepare,
-            Job::Analyse { analysis, .. } => analysis.kind(),
+            Job::Analyse { analysis, .. } | Job::AnalyseStaged { analysis, .. } => analysis.kind(),
+            // Never answered, so never reported; said as what it is part of.
+            Job::Stage { .. } => JobKind::Similarity,
         }
+    }
+}
+
+/// Vectors of one width as one block of bytes, row after row (f32 in the machine's
+/// byte order: the page and its worker are the same wasm). Bincode writes a
+/// `Vec<Vec<f32>>` float by float — 1.9 s on the page's thread for 10 000 × 1024,
+/// measured in `tests/analysis_timing.rs` — where this is a copy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlatVectors {
+    dim: usize,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+impl FlatVectors {
+    /// Room for `rows` vectors of `dim` values.
+    pub fn with_capacity(dim: usize, rows: usize) -> Self {
+        Self {
+            dim,
+            bytes: Vec::with_capacity(dim * rows * 4),
+        }
+    }
+
+    /// Appends a vector; one of another width is refused (with its width).
+    pub fn push(&mut self, v: &[f32]) -> Result<(), usize> {
+        if v.len() != self.dim {
+            return Err(v.len());
+        }
+        self.bytes.extend_from_slice(bytemuck::cast_slice(v));
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        (self.bytes.len() / 4).checked_div(self.dim).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The vectors, one `Vec` each (in the worker; bytes that are not whole vectors
+    /// are dropped).
+    pub fn rows(&self) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.append_to(&mut out);
+        out
+    }
+
+    /// Appends the vectors to `out`, one `Vec` each.
+    pub fn append_to(&self, out: &mut Vec<Vec<f32>>) {
+        let whole = self.len() * self.dim * 4;
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(&self.bytes[..whole]);
+        out.extend(values.chunks(self.dim.max(1)).map(<[f32]>::to_vec));
     }
 }
 
@@ -261,6 +329,23 @@ fn timed_out(job: JobKind, secs: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flat_vectors_come_back_as_they_went_and_refuse_another_width() {
+        let mut flat = FlatVectors::with_capacity(3, 2);
+        assert!(flat.is_empty());
+        flat.push(&[1.0, -0.5, 3.25]).unwrap();
+        flat.push(&[0.0, f32::MIN_POSITIVE, -0.0]).unwrap();
+        assert_eq!(flat.push(&[1.0, 2.0]), Err(2));
+        assert_eq!(flat.len(), 2);
+        let rows = flat.rows();
+        assert_eq!(
+            rows,
+            vec![vec![1.0, -0.5, 3.25], vec![0.0, f32::MIN_POSITIVE, -0.0]]
+        );
+        assert_eq!(rows[1][2].to_bits(), (-0.0f32).to_bits());
+        assert!(FlatVectors::default().rows().is_empty());
+    }
 
     #[test]
     fn a_timeout_says_what_timed_out_and_blames_files_only_for_preparation() {

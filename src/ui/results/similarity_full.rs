@@ -213,17 +213,22 @@ pub fn SimilarityFull(
             };
             let (n_rows, n_cols) = s.size();
             if rows {
-                (0..n_rows).filter_map(|r| s.row(r)).map(|i| catalogue.name(i)).collect()
+                (0..n_rows)
+                    .filter_map(|r| s.row(r))
+                    .map(|i| catalogue.name(i))
+                    .collect()
             } else {
-                (0..n_cols).filter_map(|c| s.col(c)).map(|i| catalogue.name(i)).collect()
+                (0..n_cols)
+                    .filter_map(|c| s.col(c))
+                    .map(|i| catalogue.name(i))
+                    .collect()
             }
         })
     };
     let names_attr = move |rows: bool| serde_json::to_string(&names_of(rows)).unwrap_or_default();
     let square = move || shown.with(|s| s.as_ref().is_some_and(|s| s.matrix.is_square()));
-    let range = Signal::derive(move || {
-        shown.with(|s| s.as_ref().map_or((0.0, 1.0), |s| s.matrix.range()))
-    });
+    let range =
+        Signal::derive(move || shown.with(|s| s.as_ref().map_or((0.0, 1.0), |s| s.matrix.range())));
 
     view! {
         <Show when=has_cells>

@@ -101,7 +101,7 @@ impl Rows {
         self.vectors.iter().map(|v| v.as_slice()).collect()
     }
 
-    /// The vectors as the worker protocol carries them (a copy).
+    /// The vectors as the worker protocol carries them (a copy; the texts' few).
     fn owned(&self) -> Vec<Vec<f32>> {
         self.vectors.iter().map(|v| v.to_vec()).collect()
     }
@@ -281,8 +281,7 @@ pub fn SimilarityHeatmap(
         cells_key.with(|k| matches!(k.as_ref().map(CellsKey::cells), Some(c) if c <= SMALL_CELLS))
     });
     let order_key = Memo::new(move |_| {
-        (order_now.get() == Order::Clustered && cells_key.with(Option::is_some))
-            .then(|| rows.get())
+        (order_now.get() == Order::Clustered && cells_key.with(Option::is_some)).then(|| rows.get())
     });
     let summary_key = Memo::new(move |_| {
         if !summarised.get() {
@@ -327,7 +326,7 @@ pub fn SimilarityHeatmap(
         if let Some(key) = cells_key.get() {
             cells_jobs.want(key, move |k: CellsKey| async move {
                 let cols = k.cols.as_ref().map(Rows::owned);
-                let (cells, _) = analyst.similarity_cells(k.rows.owned(), cols).await?;
+                let (cells, _) = analyst.similarity_cells(&k.rows.vectors, cols).await?;
                 Ok(Arc::new(cells))
             });
         }
@@ -338,7 +337,7 @@ pub fn SimilarityHeatmap(
         }
         if let Some(key) = order_key.get() {
             order_jobs.want(key, move |r: Rows| async move {
-                let (order, _) = analyst.similarity_order(r.owned()).await?;
+                let (order, _) = analyst.similarity_order(&r.vectors).await?;
                 Ok(Arc::new(order))
             });
         }
@@ -347,7 +346,7 @@ pub fn SimilarityHeatmap(
         if let Some(key) = summary_key.get() {
             summary_jobs.want(key, move |k: SummaryKey| async move {
                 let (summary, _) = analyst
-                    .similarity_summary(k.rows.owned(), k.order.clone(), SUMMARY_BLOCKS)
+                    .similarity_summary(&k.rows.vectors, k.order.clone(), SUMMARY_BLOCKS)
                     .await?;
                 Ok(Arc::new(summary))
             });
@@ -366,7 +365,8 @@ pub fn SimilarityHeatmap(
         }
         order_key.with(|k| k.as_ref().and_then(|k| order_jobs.answer(k)))
     };
-    let summary_answer = move || summary_key.with(|k| k.as_ref().and_then(|k| summary_jobs.answer(k)));
+    let summary_answer =
+        move || summary_key.with(|k| k.as_ref().and_then(|k| summary_jobs.answer(k)));
 
     // The full matrix in the order picked. Until the clustered order arrives the rows
     // stay as loaded (the busy line says it is coming).
@@ -399,8 +399,7 @@ pub fn SimilarityHeatmap(
     let busy = move || {
         let missing = |a: Option<Result<_, _>>| a.is_none();
         (cells_key.with(Option::is_some) && missing(cells_answer().map(|r| r.map(|_| ()))))
-            || (order_key.with(Option::is_some)
-                && missing(order_answer().map(|r| r.map(|_| ()))))
+            || (order_key.with(Option::is_some) && missing(order_answer().map(|r| r.map(|_| ()))))
             || (summary_key.with(Option::is_some)
                 && missing(summary_answer().map(|r| r.map(|_| ()))))
     };

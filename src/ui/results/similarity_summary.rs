@@ -55,9 +55,9 @@ impl Summarised {
 
     /// Block `b`'s rows as the user counts them (from 1), e.g. "rows 41–79".
     fn rows_label(&self, b: usize) -> String {
-        self.summary.rows_of(b).map_or_else(String::new, |r| {
-            format!("rows {}–{}", r.start + 1, r.end)
-        })
+        self.summary
+            .rows_of(b)
+            .map_or_else(String::new, |r| format!("rows {}–{}", r.start + 1, r.end))
     }
 }
 
@@ -158,7 +158,10 @@ pub fn SimilaritySummary(
             let s = s.as_ref()?;
             let d = s.summary.drill(&s.rows.slices(), r, c)?;
             let items = |at: &[usize]| -> Option<Arc<[Item]>> {
-                at.iter().map(|&i| s.item(i)).collect::<Option<Vec<_>>>().map(Into::into)
+                at.iter()
+                    .map(|&i| s.item(i))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Into::into)
             };
             let order = (0..d.rows.len()).collect();
             Some(Shown {
