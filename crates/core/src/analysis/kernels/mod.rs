@@ -110,7 +110,7 @@ pub fn gram(a: &[f32], b: &[f32], dim: usize, out: &mut [f32]) {
         return;
     }
     assert!(
-        a.len() % dim == 0 && b.len() % dim == 0,
+        a.len().is_multiple_of(dim) && b.len().is_multiple_of(dim),
         "rows of {dim} values"
     );
     let (m, n) = (a.len() / dim, b.len() / dim);
@@ -130,7 +130,7 @@ pub fn gram_symmetric(a: &[f32], dim: usize, out: &mut [f32]) {
         out.fill(0.0);
         return;
     }
-    assert!(a.len() % dim == 0, "rows of {dim} values");
+    assert!(a.len().is_multiple_of(dim), "rows of {dim} values");
     let m = a.len() / dim;
     assert_eq!(out.len(), m * m, "an output of {m} × {m}");
     let tile = tile_rows(dim);
