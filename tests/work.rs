@@ -1,7 +1,8 @@
 //! Work the page does itself, in headless Chromium: CLIP token counts (the tokenizer's
 //! hasher needs the browser's random source, getrandom's `wasm_js`); the similarity
-//! view's worker job (its answers, through the worker's own codec) and its summary's
-//! drill-down, driven by mouse events as a user (or chromedriver) sends them.
+//! view's worker job (its answers, through the worker's own codec), its summary's
+//! drill-down driven by mouse events as a user (or chromedriver) sends them, and the
+//! tab itself on a small matrix (at once, reordered by label on an edit).
 #![cfg(target_arch = "wasm32")]
 
 use std::sync::Arc;
@@ -298,4 +299,99 @@ async fn a_summary_block_opens_on_a_click_names_its_images_and_goes_back() {
         host.query_selector(".summary-map").unwrap().is_some(),
         "the summary is back"
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_tab_shows_a_small_matrix_at_once_and_reorders_it_by_label_on_an_edit() {
+    let owner = Owner::new();
+    owner.set();
+    let v = vectors(6, 16);
+    let mut images = Images::default();
+    images.extend(v.iter().enumerate().map(|(i, x)| {
+        let origin = Origin {
+            name: format!("t{i}.png"),
+            path: format!("t{i}.png"),
+            label: ["b", "a", "c", "a", "b", "c"][i].into(),
+        };
+        let embedding = Embedded {
+            vector: Arc::new(x.clone()),
+            key: i as u64,
+        };
+        ImageItem::new(
+            i as u64 + 1,
+            origin,
+            Stage::Embedded,
+            PrepareOptions::default(),
+            None,
+            Some(embedding),
+        )
+    }));
+    let items: Vec<ImageItem> = images.iter().copied().collect();
+    let images = RwSignal::new(images);
+    let labels = RwSignal::new(Vec::<LabelItem>::new());
+    let selected = RwSignal::new(None);
+    let analyst = medinsight_web::work::analyses::Analyst::new();
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    leptos::mount::mount_to(host.clone(), move || {
+        view! { <medinsight_web::ui::results::similarity_heatmap::SimilarityHeatmap images=images labels=labels selected=selected analyst=analyst /> }
+    })
+    .forget();
+
+    // Six images: computed on the page as the tab opens, no worker, no wait.
+    let canvas = host
+        .query_selector("canvas.heatmap")
+        .unwrap()
+        .expect("the heatmap at once");
+    assert_eq!(canvas.get_attribute("data-rows").as_deref(), Some("6"));
+    assert_eq!(
+        canvas
+            .get_attribute("data-values")
+            .unwrap()
+            .split(',')
+            .count(),
+        36
+    );
+    assert!(host.query_selector("[data-busy]").unwrap().is_none());
+    let names = || -> Vec<String> {
+        serde_json::from_str(&canvas.get_attribute("data-row-names").unwrap()).unwrap()
+    };
+    assert_eq!(
+        names(),
+        ["t0.png", "t1.png", "t2.png", "t3.png", "t4.png", "t5.png"]
+    );
+
+    let order: web_sys::HtmlSelectElement = host
+        .query_selector(".heatmap-order")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    order.set_value("truth");
+    order
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    sleep_ms(20).await;
+    // a: t1 t3, b: t0 t4, c: t2 t5.
+    assert_eq!(
+        names(),
+        ["t1.png", "t3.png", "t0.png", "t4.png", "t2.png", "t5.png"]
+    );
+    let values_before = canvas.get_attribute("data-values").unwrap();
+
+    // Relabel t5 "a": it moves up; its cosines are the same numbers, reordered.
+    items[5].label.set("a".into());
+    sleep_ms(20).await;
+    assert_eq!(
+        names(),
+        ["t1.png", "t3.png", "t5.png", "t0.png", "t4.png", "t2.png"]
+    );
+    let mut before: Vec<&str> = values_before.split(',').collect();
+    let after_attr = canvas.get_attribute("data-values").unwrap();
+    let mut after: Vec<&str> = after_attr.split(',').collect();
+    before.sort_unstable();
+    after.sort_unstable();
+    assert_eq!(before, after);
 }

@@ -69,6 +69,15 @@ where
             .with(|a| a.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     }
 
+    /// The newest successful answer, whatever its key (tracked): what a view can keep
+    /// showing while the answer for its new key is being computed.
+    pub fn newest(&self) -> Option<(K, V)> {
+        self.answers.with(|a| {
+            a.iter()
+                .find_map(|(k, v)| v.as_ref().ok().map(|v| (k.clone(), v.clone())))
+        })
+    }
+
     /// Whether a job is running (tracked).
     pub fn running(&self) -> bool {
         self.running.get()

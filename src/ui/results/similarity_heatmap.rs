@@ -369,14 +369,22 @@ pub fn SimilarityHeatmap(
         move || summary_key.with(|k| k.as_ref().and_then(|k| summary_jobs.answer(k)));
 
     // The full matrix in the order picked. Until the clustered order arrives the rows
-    // stay as loaded (the busy line says it is coming).
+    // stay as loaded; until new cosines arrive (vectors embedded during a run) the last
+    // ones stay, with their own rows, under the busy line.
     let shown = Memo::new(move |_| -> Option<Shown> {
-        let cells = cells_answer()?.ok()?;
         let key = cells_key.get()?;
+        let (key, cells) = match cells_answer() {
+            Some(Ok(cells)) => (key, cells),
+            _ => cells_jobs
+                .newest()
+                .filter(|(k, _)| k.cols.is_some() == key.cols.is_some())?,
+        };
         let at = match order_now.get() {
             Order::Loaded => (0..key.rows.len()).collect(),
-            Order::Clustered => order_answer()
-                .and_then(Result::ok)
+            Order::Clustered => small_order
+                .get()
+                .filter(|_| small.get())
+                .or_else(|| order_jobs.answer(&key.rows).and_then(Result::ok))
                 .map_or_else(|| (0..key.rows.len()).collect(), |o| o.to_vec()),
             Order::Truth => catalogue.truth_order(&key.rows),
         };
@@ -387,12 +395,14 @@ pub fn SimilarityHeatmap(
             cols,
         })
     });
+    // The summary, or the last one while the next is computed (same as above).
     let summary = Memo::new(move |_| -> Option<Summarised> {
-        let s = summary_answer()?.ok()?;
-        Some(Summarised {
-            summary: s,
-            rows: summary_key.get()?.rows,
-        })
+        summary_key.get()?;
+        let (rows, s) = match summary_answer() {
+            Some(Ok(s)) => (summary_key.get()?.rows, s),
+            _ => summary_jobs.newest().map(|(k, s)| (k.rows, s))?,
+        };
+        Some(Summarised { summary: s, rows })
     });
 
     // Computing: an answer the view needs has not come yet.
