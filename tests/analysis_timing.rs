@@ -6,7 +6,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use medinsight_web::worker::handler::analyse;
-use medinsight_web::worker::protocol::Analysis;
+use medinsight_web::worker::pool::ROWS_PER_PART;
+use medinsight_web::worker::protocol::{
+    Analysis, FlatVectors, Job, Outcome, Reply, Request, SimilarityQuestion, SummaryOrder,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -19,6 +22,10 @@ fn now() -> f64 {
 }
 
 fn data() -> Vec<Vec<f32>> {
+    data_of(N)
+}
+
+fn data_of(n: usize) -> Vec<Vec<f32>> {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut rnd = move || {
         x ^= x << 13;
@@ -27,7 +34,7 @@ fn data() -> Vec<Vec<f32>> {
         (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
     };
     let centres: Vec<Vec<f32>> = (0..5).map(|_| (0..D).map(|_| rnd()).collect()).collect();
-    (0..N)
+    (0..n)
         .map(|i| centres[i % 5].iter().map(|c| c + 1.5 * rnd()).collect())
         .collect()
 }
@@ -60,4 +67,88 @@ fn analyses_at_two_thousand_images() {
         analyse(&vectors, &analysis).unwrap();
         console_log!("{what:<28} {:>8.0} ms at N = {N}", now() - t);
     }
+}
+
+/// The similarity view's worker jobs in the browser's engine: the full matrix at its
+/// limit (2 048 rows) and the clustered order there, the summary at 10 000 rows (as
+/// loaded and clustered), and what sending 10 000 vectors costs the page's thread
+/// (gloo-worker's bincode encoding): as one `Vec<Vec<f32>>`, and as the pool sends the
+/// similarity jobs' vectors, in parts of bytes.
+#[wasm_bindgen_test]
+#[ignore]
+fn similarity_jobs_at_two_and_ten_thousand_images() {
+    use gloo_worker::Codec;
+    let full = data_of(2048);
+    let mut cells = None;
+    for (what, question) in [
+        (
+            "similarity cells, 2 048²",
+            SimilarityQuestion::Cells { cols: None },
+        ),
+        ("clustered order, 2 048", SimilarityQuestion::ClusteredOrder),
+    ] {
+        let t = now();
+        let found = analyse(&full, &Analysis::Similarity(question)).unwrap();
+        console_log!("{what:<36} {:>8.0} ms", now() - t);
+        cells.get_or_insert(found);
+    }
+    // The 16 MB of cosines arriving on the page: gloo-worker's decoding of the reply.
+    let reply = gloo_worker::Bincode::encode(Reply {
+        id: 1,
+        result: Ok(Outcome::Analysed {
+            found: cells.unwrap(),
+            millis: 0.0,
+        }),
+    });
+    let t = now();
+    let _: Reply = gloo_worker::Bincode::decode(reply);
+    console_log!(
+        "{:<36} {:>8.0} ms",
+        "decoding 2 048² cosines on the page",
+        now() - t
+    );
+    let many = data_of(10_000);
+    for (what, order) in [
+        ("summary as loaded, 10 000", SummaryOrder::Loaded),
+        ("summary clustered, 10 000", SummaryOrder::Clustered),
+    ] {
+        let t = now();
+        let question = SimilarityQuestion::Summary { order, blocks: 256 };
+        analyse(&many, &Analysis::Similarity(question)).unwrap();
+        console_log!("{what:<36} {:>8.0} ms", now() - t);
+    }
+    let t = now();
+    let message = gloo_worker::Bincode::encode(Request {
+        id: 1,
+        job: Job::Analyse {
+            vectors: many.clone(),
+            analysis: Analysis::Map,
+        },
+    });
+    console_log!(
+        "sending 10 000 × 1024 as Vec<Vec<f32>>: encode {:.0} ms ({} MB)",
+        now() - t,
+        js_sys::Uint8Array::from(message).length() / 1_000_000
+    );
+    // What the pool sends instead: parts of 2 000 vectors, each one block of bytes,
+    // with the page free between parts. One part's copy and encoding:
+    let t = now();
+    let mut flat = FlatVectors::with_capacity(1024, ROWS_PER_PART);
+    for v in &many[..ROWS_PER_PART] {
+        flat.push(v).unwrap();
+    }
+    let copied = now() - t;
+    let t = now();
+    let message = gloo_worker::Bincode::encode(Request {
+        id: 0,
+        job: Job::Stage {
+            batch: 1,
+            vectors: flat,
+        },
+    });
+    console_log!(
+        "one part of {ROWS_PER_PART} as FlatVectors: copy {copied:.0} ms, encode {:.0} ms ({} MB)",
+        now() - t,
+        js_sys::Uint8Array::from(message).length() / 1_000_000
+    );
 }

@@ -43,6 +43,38 @@ pub fn paint(
         .map_err(call("painting the canvas"))
 }
 
+/// Sizes a canvas to `width × height` pixels (which clears it), for a picture painted
+/// band by band with [`paint_band`].
+pub fn resize(canvas: &web_sys::HtmlCanvasElement, width: u32, height: u32) {
+    canvas.set_width(width.max(1));
+    canvas.set_height(height.max(1));
+}
+
+/// Paints `rgba` (`width × rows × 4` bytes, full rows) at rows `top..top + rows` of a
+/// canvas already sized by [`resize`]: a 2 048 × 2 048 heatmap is painted in slices
+/// short enough not to freeze the page, each one `putImageData`.
+pub fn paint_band(
+    canvas: &web_sys::HtmlCanvasElement,
+    width: u32,
+    top: u32,
+    rgba: &[u8],
+) -> Result<(), BrowserError> {
+    let rows = (rgba.len() / 4).checked_div(width as usize).unwrap_or(0) as u32;
+    if rows == 0 {
+        return Ok(());
+    }
+    let context = context_2d(canvas)?;
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(rgba),
+        width,
+        rows,
+    )
+    .map_err(call("making ImageData"))?;
+    context
+        .put_image_data(&image, 0.0, f64::from(top))
+        .map_err(call("painting the canvas"))
+}
+
 /// Dots that look alike, drawn as one path and one fill: a map of 10 000 points is a
 /// dozen fills, not 10 000 (nor 10 000 DOM nodes).
 pub struct DotLayer<'a> {

@@ -261,6 +261,7 @@ pub fn App() -> impl IntoView {
                                     images=session.images
                                     labels=session.labels
                                     selected=session.selected
+                                    analyst=analyst
                                 />
                             }
                                 .into_any()

@@ -1,15 +1,23 @@
-//! The analyses' own worker: outlier scores, the PCA map and the classifier run there
-//! (seconds at 2 000 images), never on the page's thread. One worker, started on first
+//! The analyses' own worker: outlier scores, the PCA map, the classifier and the
+//! similarity heatmap's matrices run there (seconds at 2 000 images), never on the
+//! page's thread. One worker, started on first
 //! use; a job replaces nothing: each view awaits its own answer. One method per
 //! analysis, each with its own answer type, so a view cannot receive another view's
 //! result; errors are [`WorkerError`]s that say which analysis failed or timed out.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use medinsight_core::analysis::blocks::BlockSummary;
+use medinsight_core::analysis::similarity::Cosines;
+
 use crate::worker::pool::WorkerPool;
-use crate::worker::protocol::{Classification, Projection, WorkerError};
+use crate::worker::protocol::{
+    Classification, JobKind, Projection, SimilarityFound, SimilarityQuestion, SummaryOrder,
+    WorkerError,
+};
 
 /// The analysis worker's slot in its one-worker pool.
 const WORKER: usize = 0;
@@ -71,5 +79,53 @@ impl Analyst {
         self.pool()
             .run_classify(WORKER, vectors, labelled, classes, folds)
             .await
+    }
+
+    /// Every cosine of `rows` with themselves, or with `cols`, in loaded order (at most
+    /// `MAX_FULL²` cells), with the milliseconds it took in the worker. (The similarity
+    /// jobs send their rows in parts, each one block of bytes: see the pool.)
+    pub async fn similarity_cells(
+        &self,
+        rows: &[Arc<Vec<f32>>],
+        cols: Option<Vec<Vec<f32>>>,
+    ) -> Result<(Cosines, f64), WorkerError> {
+        let question = SimilarityQuestion::Cells { cols };
+        match self.pool().run_similarity(WORKER, rows, question).await? {
+            (SimilarityFound::Cells(c), ms) => Ok((c, ms)),
+            _ => Err(WorkerError::Mismatch {
+                asked: JobKind::Similarity,
+            }),
+        }
+    }
+
+    /// The clustered order of `rows`, with the milliseconds it took in the worker.
+    pub async fn similarity_order(
+        &self,
+        rows: &[Arc<Vec<f32>>],
+    ) -> Result<(Vec<usize>, f64), WorkerError> {
+        let question = SimilarityQuestion::ClusteredOrder;
+        match self.pool().run_similarity(WORKER, rows, question).await? {
+            (SimilarityFound::Order(o), ms) => Ok((o, ms)),
+            _ => Err(WorkerError::Mismatch {
+                asked: JobKind::Similarity,
+            }),
+        }
+    }
+
+    /// The block summary of `rows` in `order`, at most `blocks` a side, with the
+    /// milliseconds it took in the worker.
+    pub async fn similarity_summary(
+        &self,
+        rows: &[Arc<Vec<f32>>],
+        order: SummaryOrder,
+        blocks: usize,
+    ) -> Result<(BlockSummary, f64), WorkerError> {
+        let question = SimilarityQuestion::Summary { order, blocks };
+        match self.pool().run_similarity(WORKER, rows, question).await? {
+            (SimilarityFound::Summary(s), ms) => Ok((s, ms)),
+            _ => Err(WorkerError::Mismatch {
+                asked: JobKind::Similarity,
+            }),
+        }
     }
 }

@@ -1,21 +1,25 @@
 //! The Web Worker that does the heavy work, so the page never freezes: preparing images
 //! (decoding a 6 MB DICOM, a hundred PNGs) and the analyses that touch every pair of
-//! vectors (outlier scores, the PCA map, the cross-validated classifier).
+//! vectors (outlier scores, the PCA map, the cross-validated classifier, the similarity
+//! heatmap's cosines, clustered order and block summary).
 //!
 //! It runs `medinsight-core` — the same code as `medinsight prepare` and the native
 //! tests — in its own wasm instance, built by Trunk from `src/bin/compute_worker.rs`
 //! (see `index.html`), and answers the [`super::protocol`].
 
 use gloo_worker::{HandlerId, Worker, WorkerScope};
+use medinsight_core::analysis::blocks::{BlockSummary, MAX_BLOCKS, MAX_FULL};
 use medinsight_core::analysis::classifier::{cross_validate, knn_predict, Logistic, TrainOptions};
 use medinsight_core::analysis::evaluation::argmax;
 use medinsight_core::analysis::neighbours::outlier_scores;
+use medinsight_core::analysis::ordering::clustered_order;
+use medinsight_core::analysis::similarity::{is_permutation, Cosines};
 use medinsight_core::analysis::{pca, Embeddings};
 use medinsight_core::pipeline::{self, PrepareOptions};
 
 use super::protocol::{
-    Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
-    WorkerError,
+    Analysis, Classification, FlatVectors, Found, Job, Outcome, PreparedImage, Projection, Reply,
+    Request, SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
 };
 
 /// Runs the pipeline; the error carries the message the user sees.
@@ -124,6 +128,62 @@ pub fn analyse(vectors: &[Vec<f32>], analysis: &Analysis) -> Result<Found, Worke
                 predictions,
             })
         }
+        Analysis::Similarity(question) => {
+            Found::Similarity(similarity(&e, dim, question).map_err(refuse)?)
+        }
+    })
+}
+
+/// The similarity view's questions about the rows `e` (of width `dim`). Sizes are
+/// checked first: a full matrix holds at most `MAX_FULL²` cells (16 MB), beyond which
+/// the page asks for the summary, whose blocks are capped at `MAX_BLOCKS` a side.
+fn similarity(
+    e: &Embeddings,
+    dim: usize,
+    question: &SimilarityQuestion,
+) -> Result<SimilarityFound, String> {
+    let n = e.len();
+    let too_many = |cells: usize| {
+        format!(
+            "{cells} cells are more than a full matrix holds ({MAX_FULL} × {MAX_FULL}); \
+             above {MAX_FULL} images the heatmap shows a summary"
+        )
+    };
+    Ok(match question {
+        SimilarityQuestion::Cells { cols: None } => {
+            if n > MAX_FULL {
+                return Err(too_many(n * n));
+            }
+            SimilarityFound::Cells(Cosines::of(e))
+        }
+        SimilarityQuestion::Cells { cols: Some(cols) } => {
+            if let Some((j, v)) = cols.iter().enumerate().find(|(_, v)| v.len() != dim) {
+                return Err(format!(
+                    "text {j} has {} values, the images have {dim}",
+                    v.len()
+                ));
+            }
+            if n.saturating_mul(cols.len()) > MAX_FULL * MAX_FULL {
+                return Err(too_many(n.saturating_mul(cols.len())));
+            }
+            SimilarityFound::Cells(Cosines::between(e, &Embeddings::new(cols)))
+        }
+        SimilarityQuestion::ClusteredOrder => SimilarityFound::Order(clustered_order(e)),
+        SimilarityQuestion::Summary { order, blocks } => {
+            let order = match order {
+                SummaryOrder::Loaded => (0..n).collect(),
+                SummaryOrder::Clustered => clustered_order(e),
+                SummaryOrder::Given(o) if is_permutation(o, n) => o.clone(),
+                SummaryOrder::Given(o) => {
+                    return Err(format!(
+                        "the order given ({} rows) is not an order of the {n} rows",
+                        o.len()
+                    ))
+                }
+            };
+            let blocks = (*blocks).clamp(1, MAX_BLOCKS);
+            SimilarityFound::Summary(BlockSummary::new(e, order, blocks))
+        }
     })
 }
 
@@ -136,7 +196,38 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub struct ComputeWorker;
+/// Parts staged for batches not yet analysed are kept for this many batches at most:
+/// a batch whose job was never sent (its view closed mid-way) is dropped in time.
+const STAGED_BATCHES: usize = 4;
+
+#[derive(Default)]
+pub struct ComputeWorker {
+    /// Vectors sent in parts ([`Job::Stage`]), by batch, until their job comes.
+    staged: Vec<(u64, Vec<FlatVectors>)>,
+}
+
+impl ComputeWorker {
+    /// The vectors staged for `batch`, if all `parts` of them arrived.
+    fn take_staged(&mut self, batch: u64, parts: usize) -> Result<Vec<Vec<f32>>, String> {
+        let got = self
+            .staged
+            .iter()
+            .position(|(b, _)| *b == batch)
+            .map(|at| self.staged.remove(at).1)
+            .unwrap_or_default();
+        if got.len() != parts {
+            return Err(format!(
+                "only {} of the {parts} parts of its vectors reached the worker (was it restarted?); try again",
+                got.len()
+            ));
+        }
+        let mut rows = Vec::with_capacity(got.iter().map(FlatVectors::len).sum());
+        for part in &got {
+            part.append_to(&mut rows);
+        }
+        Ok(rows)
+    }
+}
 
 impl Worker for ComputeWorker {
     type Message = ();
@@ -144,7 +235,7 @@ impl Worker for ComputeWorker {
     type Output = Reply;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        Self
+        Self::default()
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
@@ -160,6 +251,35 @@ impl Worker for ComputeWorker {
                     found,
                     millis: now_ms() - start,
                 })
+            }
+            Job::Stage { batch, vectors } => {
+                match self.staged.iter_mut().find(|(b, _)| *b == batch) {
+                    Some((_, parts)) => parts.push(vectors),
+                    None => {
+                        self.staged.push((batch, vec![vectors]));
+                        if self.staged.len() > STAGED_BATCHES {
+                            self.staged.remove(0);
+                        }
+                    }
+                }
+                return; // a part is not answered: its job is
+            }
+            Job::AnalyseStaged {
+                batch,
+                parts,
+                analysis,
+            } => {
+                let start = now_ms();
+                self.take_staged(batch, parts)
+                    .map_err(|reason| WorkerError::Analysis {
+                        job: analysis.kind(),
+                        reason,
+                    })
+                    .and_then(|vectors| analyse(&vectors, &analysis))
+                    .map(|found| Outcome::Analysed {
+                        found,
+                        millis: now_ms() - start,
+                    })
             }
         };
         scope.respond(
@@ -229,6 +349,73 @@ mod tests {
         };
         let err = analyse(&clusters(), &bad_class).unwrap_err();
         assert!(err.to_string().contains("row 4 has class 2"), "{err}");
+    }
+
+    #[test]
+    fn the_similarity_questions_are_answered_and_checked() {
+        use crate::worker::protocol::{SimilarityFound, SimilarityQuestion, SummaryOrder};
+        let ask = |q: SimilarityQuestion| analyse(&clusters(), &Analysis::Similarity(q));
+        let Ok(Found::Similarity(SimilarityFound::Cells(c))) =
+            ask(SimilarityQuestion::Cells { cols: None })
+        else {
+            panic!("cells")
+        };
+        assert_eq!((c.rows(), c.cols(), c.is_square()), (8, 8, true));
+        assert!(c.at(0, 4).unwrap().abs() < 0.01 && c.at(0, 3).unwrap() > 0.99);
+        let Ok(Found::Similarity(SimilarityFound::Order(o))) =
+            ask(SimilarityQuestion::ClusteredOrder)
+        else {
+            panic!("an order")
+        };
+        let first: Vec<bool> = o[..4].iter().map(|&i| i < 4).collect();
+        assert!(first.iter().all(|&f| f == first[0]), "{o:?}");
+        let Ok(Found::Similarity(SimilarityFound::Summary(s))) = ask(SimilarityQuestion::Summary {
+            order: SummaryOrder::Given(vec![0, 4, 1, 5, 2, 6, 3, 7]),
+            blocks: 4,
+        }) else {
+            panic!("a summary")
+        };
+        assert_eq!((s.len(), s.blocks()), (8, 4));
+        assert_eq!(s.members(1), Some(&[1, 5][..]));
+        let bad = ask(SimilarityQuestion::Summary {
+            order: SummaryOrder::Given(vec![0, 0, 1, 2, 3, 4, 5, 6]),
+            blocks: 4,
+        })
+        .unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("the similarity matrix cannot be computed: the order given"),
+            "{bad}"
+        );
+        let narrow = ask(SimilarityQuestion::Cells {
+            cols: Some(vec![vec![1.0, 0.0]]),
+        })
+        .unwrap_err();
+        assert!(
+            narrow
+                .to_string()
+                .contains("text 0 has 2 values, the images have 3"),
+            "{narrow}"
+        );
+    }
+
+    #[test]
+    fn staged_parts_make_the_vectors_of_their_job_and_a_missing_part_is_said() {
+        let mut w = ComputeWorker::default();
+        let part = |rows: &[Vec<f32>]| {
+            let mut f = FlatVectors::with_capacity(3, rows.len());
+            rows.iter().for_each(|r| f.push(r).unwrap());
+            f
+        };
+        let v = clusters();
+        w.staged.push((5, vec![part(&v[..3]), part(&v[3..])]));
+        assert_eq!(w.take_staged(5, 2).unwrap(), v);
+        assert!(w.staged.is_empty());
+        w.staged.push((6, vec![part(&v[..3])]));
+        let err = w.take_staged(6, 2).unwrap_err();
+        assert!(err.starts_with("only 1 of the 2 parts"), "{err}");
+        assert!(w.take_staged(7, 1).is_err(), "nothing staged for batch 7");
+        assert_eq!(w.take_staged(8, 0).unwrap(), Vec::<Vec<f32>>::new());
     }
 
     #[test]

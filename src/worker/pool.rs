@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
@@ -22,14 +23,17 @@ use medinsight_core::pipeline::PrepareOptions;
 
 use crate::worker::handler::ComputeWorker;
 use crate::worker::protocol::{
-    Analysis, Classification, Found, Job, Outcome, PreparedImage, Projection, Reply, Request,
-    WorkerError,
+    Analysis, Classification, FlatVectors, Found, Job, Outcome, PreparedImage, Projection, Reply,
+    Request, SimilarityFound, SimilarityQuestion, WorkerError,
 };
 
 /// Where Trunk puts the worker's loader (`index.html`, `filehash = false`).
 pub const WORKER_LOADER: &str = "/compute-worker_loader.js";
 /// Longest a single job may take before its worker is presumed dead.
 pub const JOB_TIMEOUT_MS: u32 = 120_000;
+/// Vectors per staged part (8 MB of 1024-d vectors): copying a part into a message and
+/// posting it is a few tens of milliseconds, the page free between parts.
+pub const ROWS_PER_PART: usize = 2000;
 
 /// A job waiting for its reply: the worker slot it was sent to, and where its reply goes.
 struct Waiting {
@@ -149,6 +153,64 @@ impl WorkerPool {
                 found: Found::Classify(report),
                 millis,
             } => Some((report, millis)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The similarity view's `question` about `rows`, and the milliseconds it took in
+    /// the worker. The rows travel as staged parts of [`ROWS_PER_PART`] vectors, each
+    /// one block of bytes, the page free between parts (at 10 000 images, 40 MB in
+    /// five 8 MB messages instead of one that bincode would write float by float).
+    /// Vectors of different widths are refused here, as the worker would refuse them.
+    /// (Which of the question's answers came back is checked by the caller,
+    /// `work::analyses::Analyst`, one typed method per question.)
+    pub async fn run_similarity(
+        &self,
+        worker: usize,
+        rows: &[Arc<Vec<f32>>],
+        question: SimilarityQuestion,
+    ) -> Result<(SimilarityFound, f64), WorkerError> {
+        let analysis = Analysis::Similarity(question);
+        let job = analysis.kind();
+        let dim = rows.first().map_or(0, |v| v.len());
+        let batch = self.next_id.get();
+        self.next_id.set(batch + 1);
+        let slot = worker % self.len();
+        let mut parts = 0;
+        for (k, chunk) in rows.chunks(ROWS_PER_PART).enumerate() {
+            if k > 0 {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+            }
+            let mut part = FlatVectors::with_capacity(dim, chunk.len());
+            for (i, v) in chunk.iter().enumerate() {
+                part.push(v).map_err(|width| WorkerError::Analysis {
+                    job,
+                    reason: format!(
+                        "vector {} has {width} values, the first has {dim}",
+                        k * ROWS_PER_PART + i
+                    ),
+                })?;
+            }
+            // Not awaited: a part is not answered, and parts and job go to the worker
+            // in order. A worker replaced meanwhile misses parts, and says so.
+            let stage = Job::Stage {
+                batch,
+                vectors: part,
+            };
+            self.bridges.borrow()[slot].send(Request { id: 0, job: stage });
+            parts += 1;
+        }
+        let job = Job::AnalyseStaged {
+            batch,
+            parts,
+            analysis,
+        };
+        self.ask(slot, job, |o| match o {
+            Outcome::Analysed {
+                found: Found::Similarity(found),
+                millis,
+            } => Some((found, millis)),
             _ => None,
         })
         .await

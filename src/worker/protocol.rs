@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use medinsight_core::analysis::blocks::BlockSummary;
+use medinsight_core::analysis::similarity::Cosines;
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +54,40 @@ pub enum Analysis {
         classes: usize,
         folds: usize,
     },
+    /// The similarity heatmap's cosines, order or summary of the rows.
+    Similarity(SimilarityQuestion),
+}
+
+/// What the similarity view asks about its rows (images, or texts). Nothing here
+/// depends on names or ground-truth labels except a [`SummaryOrder::Given`] order: the
+/// page keys its jobs on the vectors, and reorders the answers itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SimilarityQuestion {
+    /// Every cosine in loaded order: the rows against themselves, or against `cols`
+    /// (the texts, for the image–text matrix). At most `MAX_FULL²` cells.
+    Cells { cols: Option<Vec<Vec<f32>>> },
+    /// The rows' clustered order (`core::analysis::ordering::clustered_order`).
+    ClusteredOrder,
+    /// The rows in `order`, summarised by at most `blocks` blocks a side.
+    Summary { order: SummaryOrder, blocks: usize },
+}
+
+/// The order a summary's rows are cut into blocks in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SummaryOrder {
+    Loaded,
+    /// Computed in the worker, with the summary.
+    Clustered,
+    /// Given by the page (by ground truth): a permutation of the rows.
+    Given(Vec<usize>),
+}
+
+/// What a [`SimilarityQuestion`] found: one variant per question.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SimilarityFound {
+    Cells(Cosines),
+    Order(Vec<usize>),
+    Summary(BlockSummary),
 }
 
 impl Analysis {
@@ -60,6 +96,7 @@ impl Analysis {
             Analysis::Outliers { .. } => JobKind::Outliers,
             Analysis::Map => JobKind::Map,
             Analysis::Classify { .. } => JobKind::Classify,
+            Analysis::Similarity(_) => JobKind::Similarity,
         }
     }
 }
@@ -90,6 +127,7 @@ pub enum Found {
     Outliers(Vec<f32>),
     Map(Projection),
     Classify(Classification),
+    Similarity(SimilarityFound),
 }
 
 /// One job for the worker.
@@ -104,14 +142,82 @@ pub enum Job {
         vectors: Vec<Vec<f32>>,
         analysis: Analysis,
     },
+    /// One part of the vectors of a later [`Job::AnalyseStaged`] of the same `batch`,
+    /// as one block of bytes: the worker keeps it and answers nothing. 40 MB of
+    /// vectors sent at once would hold the page's thread for over 100 ms (copying them
+    /// into a message); parts of 8 MB, sent with the page free in between, do not.
+    Stage { batch: u64, vectors: FlatVectors },
+    /// An analysis of the vectors staged for `batch`, in `parts` parts: the similarity
+    /// view's, 10 000 vectors at a time. Refused if not all the parts arrived (the
+    /// worker was replaced between them).
+    AnalyseStaged {
+        batch: u64,
+        parts: usize,
+        analysis: Analysis,
+    },
 }
 
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
             Job::Prepare { .. } => JobKind::Prepare,
-            Job::Analyse { analysis, .. } => analysis.kind(),
+            Job::Analyse { analysis, .. } | Job::AnalyseStaged { analysis, .. } => analysis.kind(),
+            // Never answered, so never reported; said as what it is part of.
+            Job::Stage { .. } => JobKind::Similarity,
         }
+    }
+}
+
+/// Vectors of one width as one block of bytes, row after row (f32 in the machine's
+/// byte order: the page and its worker are the same wasm). Bincode writes a
+/// `Vec<Vec<f32>>` float by float — 1.9 s on the page's thread for 10 000 × 1024,
+/// measured in `tests/analysis_timing.rs` — where this is a copy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlatVectors {
+    dim: usize,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+impl FlatVectors {
+    /// Room for `rows` vectors of `dim` values.
+    pub fn with_capacity(dim: usize, rows: usize) -> Self {
+        Self {
+            dim,
+            bytes: Vec::with_capacity(dim * rows * 4),
+        }
+    }
+
+    /// Appends a vector; one of another width is refused (with its width).
+    pub fn push(&mut self, v: &[f32]) -> Result<(), usize> {
+        if v.len() != self.dim {
+            return Err(v.len());
+        }
+        self.bytes.extend_from_slice(bytemuck::cast_slice(v));
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        (self.bytes.len() / 4).checked_div(self.dim).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The vectors, one `Vec` each (in the worker; bytes that are not whole vectors
+    /// are dropped).
+    pub fn rows(&self) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.append_to(&mut out);
+        out
+    }
+
+    /// Appends the vectors to `out`, one `Vec` each.
+    pub fn append_to(&self, out: &mut Vec<Vec<f32>>) {
+        let whole = self.len() * self.dim * 4;
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(&self.bytes[..whole]);
+        out.extend(values.chunks(self.dim.max(1)).map(<[f32]>::to_vec));
     }
 }
 
@@ -141,6 +247,7 @@ pub enum JobKind {
     Outliers,
     Map,
     Classify,
+    Similarity,
 }
 
 impl JobKind {
@@ -151,6 +258,7 @@ impl JobKind {
             JobKind::Outliers => "the outlier scores",
             JobKind::Map => "the PCA map",
             JobKind::Classify => "the classifier's cross-validation",
+            JobKind::Similarity => "the similarity matrix",
         }
     }
 
@@ -161,6 +269,7 @@ impl JobKind {
             JobKind::Outliers => "try fewer images or a smaller k",
             JobKind::Map => "try fewer images",
             JobKind::Classify => "try fewer images or fewer folds",
+            JobKind::Similarity => "try fewer images, or the order as loaded",
         }
     }
 }
@@ -227,6 +336,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn flat_vectors_come_back_as_they_went_and_refuse_another_width() {
+        let mut flat = FlatVectors::with_capacity(3, 2);
+        assert!(flat.is_empty());
+        flat.push(&[1.0, -0.5, 3.25]).unwrap();
+        flat.push(&[0.0, f32::MIN_POSITIVE, -0.0]).unwrap();
+        assert_eq!(flat.push(&[1.0, 2.0]), Err(2));
+        assert_eq!(flat.len(), 2);
+        let rows = flat.rows();
+        assert_eq!(
+            rows,
+            vec![vec![1.0, -0.5, 3.25], vec![0.0, f32::MIN_POSITIVE, -0.0]]
+        );
+        assert_eq!(rows[1][2].to_bits(), (-0.0f32).to_bits());
+        assert!(FlatVectors::default().rows().is_empty());
+    }
+
+    #[test]
     fn a_timeout_says_what_timed_out_and_blames_files_only_for_preparation() {
         let outliers = WorkerError::TimedOut {
             job: JobKind::Outliers,
@@ -237,10 +363,19 @@ mod tests {
             outliers,
             "the outlier scores took over 120 s in the analysis worker; try fewer images or a smaller k"
         );
-        for job in [JobKind::Map, JobKind::Classify] {
+        for job in [JobKind::Map, JobKind::Classify, JobKind::Similarity] {
             let m = WorkerError::TimedOut { job, secs: 120 }.to_string();
             assert!(m.starts_with(job.what()) && !m.contains("damaged"), "{m}");
         }
+        let similarity = WorkerError::TimedOut {
+            job: JobKind::Similarity,
+            secs: 120,
+        }
+        .to_string();
+        assert!(
+            similarity.starts_with("the similarity matrix took over 120 s"),
+            "{similarity}"
+        );
         let prepare = WorkerError::TimedOut {
             job: JobKind::Prepare,
             secs: 120,

@@ -12,8 +12,11 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
 
+use medinsight_core::analysis::blocks::{BlockSummary, MAX_BLOCKS};
 use medinsight_core::analysis::classifier::{cross_validate, TrainOptions};
+use medinsight_core::analysis::kernels::{dot_unclamped, gram, gram_symmetric};
 use medinsight_core::analysis::neighbours::{of_row, of_vector, outlier_scores};
+use medinsight_core::analysis::ordering::kmeans_order;
 use medinsight_core::analysis::pooling::{pool, Pooling};
 use medinsight_core::analysis::similarity::cosine_matrix;
 use medinsight_core::analysis::{pca, Embeddings};
@@ -23,6 +26,11 @@ const D: usize = 1024;
 const CLASSES: usize = 5;
 
 fn data() -> (Vec<Vec<f32>>, Vec<usize>) {
+    data_of(N)
+}
+
+/// `n` rows from five noisy clusters, loaded interleaved (row i in cluster i % 5).
+fn data_of(n: usize) -> (Vec<Vec<f32>>, Vec<usize>) {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut rnd = move || {
         x ^= x << 13;
@@ -33,7 +41,7 @@ fn data() -> (Vec<Vec<f32>>, Vec<usize>) {
     let centres: Vec<Vec<f32>> = (0..CLASSES)
         .map(|_| (0..D).map(|_| rnd()).collect())
         .collect();
-    let rows = (0..N)
+    let rows = (0..n)
         .map(|i| {
             centres[i % CLASSES]
                 .iter()
@@ -41,7 +49,7 @@ fn data() -> (Vec<Vec<f32>>, Vec<usize>) {
                 .collect()
         })
         .collect();
-    (rows, (0..N).map(|i| i % CLASSES).collect())
+    (rows, (0..n).map(|i| i % CLASSES).collect())
 }
 
 /// Criterion's statistics for the interactive computations (the 2-second
@@ -66,6 +74,8 @@ criterion_group!(benches, interactive);
 
 fn main() {
     summary();
+    gram_against_the_naive_loop();
+    summary_at_ten_thousand();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }
@@ -149,5 +159,104 @@ fn summary() {
     println!(
         "all {subset}² cosines: plain cosine_matrix {plain:.1} ms, blocked buffer {buffer:.1} ms → {:.1}× faster",
         plain / buffer
+    );
+}
+
+/// The similarity heatmap's kernel at its full-matrix limit (N = 2 048 rows of 1024):
+/// the cache-blocked Gram kernel against the naive double loop of `dot_unclamped`
+/// (what the heatmap did), both computing all N² products into one buffer, measured in
+/// this run; and the symmetric variant (upper triangle, mirrored) the heatmap uses.
+fn gram_against_the_naive_loop() {
+    let quick = std::env::args().any(|a| a == "--test");
+    let (runs, n) = if quick { (1, 256) } else { (5, 2048) };
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<f32> = (0..n * D)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        })
+        .collect();
+    let mut out = vec![0f32; n * n];
+    // The three are timed in turn, run after run, so that a machine busy with other
+    // work slows each of them alike; the medians are compared.
+    let (mut naive, mut blocked, mut symmetric) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        naive.push(median_ms(1, || {
+            for (i, a) in data.chunks(D).enumerate() {
+                for (j, b) in data.chunks(D).enumerate() {
+                    out[i * n + j] = dot_unclamped(a, b) as f32;
+                }
+            }
+            black_box(&out);
+        }));
+        blocked.push(median_ms(1, || {
+            gram(&data, &data, D, &mut out);
+            black_box(&out);
+        }));
+        symmetric.push(median_ms(1, || {
+            gram_symmetric(&data, D, &mut out);
+            black_box(&out);
+        }));
+    }
+    let median = |mut t: Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let (naive, blocked, symmetric) = (median(naive), median(blocked), median(symmetric));
+    println!(
+        "\n== Gram kernel, {n} × {n} products of {D}-d rows (median of {runs}, interleaved) =="
+    );
+    println!("naive double loop of dot_unclamped      {naive:>10.1} ms");
+    println!(
+        "blocked gram                            {blocked:>10.1} ms → {:.2}× the naive loop's speed",
+        naive / blocked
+    );
+    println!(
+        "blocked gram, symmetric (half, mirrored) {symmetric:>9.1} ms → {:.2}× the naive loop's speed",
+        naive / symmetric
+    );
+}
+
+/// The heatmap's summary at N = 10 000 (above the full map's 2 048 rows): each step as
+/// the worker runs it — normalising, the clustered order, the block means at 512 × 512
+/// and representatives — and opening one block's exact cells on the page.
+fn summary_at_ten_thousand() {
+    let quick = std::env::args().any(|a| a == "--test");
+    let (runs, n) = if quick { (1, 3000) } else { (3, 10_000) };
+    let (rows, _) = data_of(n);
+    println!(
+        "\n== similarity summary at N = {n}, D = {D}, {MAX_BLOCKS} blocks (median of {runs}) =="
+    );
+    let line = |what: &str, ms: f64| println!("{what:<44} {ms:>10.1} ms");
+    let normalise = median_ms(runs, || Embeddings::new(&rows));
+    line("normalise into one buffer", normalise);
+    let e = Embeddings::new(&rows);
+    let loaded: Vec<usize> = (0..n).collect();
+    let means = median_ms(runs, || BlockSummary::new(&e, loaded.clone(), MAX_BLOCKS));
+    line("block means + representatives (loaded)", means);
+    let order_ms = median_ms(runs, || kmeans_order(&e));
+    line("clustered order (k-means, principal dir.)", order_ms);
+    let order = kmeans_order(&e);
+    let s = BlockSummary::new(&e, order, MAX_BLOCKS);
+    let drill = median_ms(runs, || s.drill(&rows, 3, 200));
+    line("one block's exact cells (drill-down)", drill);
+    println!(
+        "summary as loaded {:.1} ms, clustered {:.1} ms (normalising included)",
+        normalise + means,
+        normalise + order_ms + means
+    );
+    // The order is worth its time only if it finds the five clusters: the blocks that
+    // mix two of them are the few at the boundaries.
+    let mixed = (0..s.blocks())
+        .filter(|&b| {
+            let m = s.members(b).unwrap_or(&[]);
+            m.iter().any(|&i| i % CLASSES != m[0] % CLASSES)
+        })
+        .count();
+    println!(
+        "  blocks mixing clusters: {mixed} of {} (4 boundaries)",
+        s.blocks()
     );
 }

@@ -1,29 +1,41 @@
-//! Cosine similarity as a heatmap: image–image, text–text or image–text, painted on a
-//! canvas through `ImageData` (one pixel per pair, scaled up without smoothing), with a
-//! colour bar. Hover or move with the arrow keys to read a pair; click or press Enter
-//! to open both side by side. Rows and columns can be ordered as loaded, by
-//! hierarchical clustering (average linkage) or by ground-truth label.
+//! The Similarity tab: cosine similarity as a heatmap — image–image, text–text or
+//! image–text — ordered as loaded, clustered, or by ground-truth label.
 //!
-//! For tests and screen readers the canvas also carries its values (3 decimals) and its
-//! row and column names as attributes, for matrices up to 250 000 cells.
+//! Up to `MAX_FULL` (2 048) rows every cell is shown ([`SimilarityFull`]); beyond, the
+//! square matrix is summarised by blocks of consecutive rows at the screen's
+//! resolution, and a block opens onto its exact cells ([`SimilaritySummary`]). The
+//! image–text matrix is always full (10 000 images × a few labels is small).
 //!
-//! The values, the order and the colour range come from the core
-//! (`medinsight_core::analysis::similarity::SimilarityMatrix`), which answers in
-//! indices: this component keeps its entries (names, previews, ids) and only looks
-//! them up. A canvas that cannot be painted is said so, not left silently blank.
+//! The maths runs in the analyses worker (`work::analyses`), never on the page's
+//! thread, except for matrices so small (`SMALL_CELLS`) that sending the vectors would
+//! cost more than the work: those are computed here, at once, as the tab opens. Jobs are
+//! keyed on the vectors alone — the items' ids and their vectors' identity (`Arc`) —
+//! not on names or labels, so renaming or relabelling recomputes nothing: the cosines
+//! come back in loaded order, and an order (by label, or the clustered order, itself a
+//! job of its own kept while the vectors stay) is a list of indices the page applies.
+//! Only the summary by label is a job of the label order, because its blocks are made
+//! of the rows the order puts together. While a job runs the tab shows an element with
+//! `data-busy`; a job that fails or times out says so, naming the similarity matrix.
 
 use std::sync::Arc;
 
-use leptos::html;
 use leptos::prelude::*;
-use medinsight_core::analysis::similarity::{RowOrder, SimilarityMatrix};
-use medinsight_core::colormap::{matrix_rgba, viridis};
-use web_sys::{KeyboardEvent, MouseEvent};
+use medinsight_core::analysis::blocks::{BlockSummary, MAX_FULL};
+use medinsight_core::analysis::ordering::clustered_order;
+use medinsight_core::analysis::similarity::{truth_order, Cosines, SimilarityMatrix};
+use medinsight_core::analysis::Embeddings;
 
 use crate::state::{Images, LabelItem};
+use crate::ui::results::similarity_full::{Shown, SimilarityFull};
+use crate::ui::results::similarity_summary::{SimilaritySummary, Summarised, SUMMARY_BLOCKS};
+use crate::work::analyses::Analyst;
+use crate::work::latest::Latest;
+use crate::worker::protocol::{SummaryOrder, WorkerError};
 
-/// Up to this many rows, their names are written beside the map.
-const MAX_NAMED: usize = 60;
+/// Up to this many cells (a 128 × 128 matrix, about 8 million multiply-adds, a few
+/// milliseconds) the cosines are computed on the page, synchronously: the worker's
+/// round trip would cost more, and the map is there the moment the tab opens.
+const SMALL_CELLS: usize = 128 * 128;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -39,67 +51,171 @@ enum Order {
     Truth,
 }
 
-#[derive(Clone)]
-struct Entry {
-    id: u64,
-    name: String,
-    truth: String,
-    preview: Option<String>,
-    is_image: bool,
-    vector: Arc<Vec<f32>>,
+/// A row or column of a matrix: an image or a text, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub id: u64,
+    pub is_image: bool,
 }
 
-impl PartialEq for Entry {
+/// The items of a matrix's rows (or columns) and their vectors, in loaded order. Equal
+/// when the same items have the very same vectors (`Arc` identity): what a job is keyed
+/// on, so that a label edit, which changes neither, recomputes nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    pub items: Arc<[Item]>,
+    pub vectors: Arc<[Arc<Vec<f32>>]>,
+}
+
+impl PartialEq for Rows {
     fn eq(&self, o: &Self) -> bool {
-        self.id == o.id
-            && self.name == o.name
-            && self.truth == o.truth
-            && self.preview == o.preview
-            && Arc::ptr_eq(&self.vector, &o.vector)
+        self.items == o.items
+            && self.vectors.len() == o.vectors.len()
+            && self
+                .vectors
+                .iter()
+                .zip(o.vectors.iter())
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 }
 
-#[derive(Clone, PartialEq, Default)]
-struct Matrix {
-    /// The entries in the order shown, top to bottom.
-    rows: Vec<Entry>,
-    /// The entries in the order shown, left to right.
-    cols: Vec<Entry>,
-    /// Values, order and colour range, by index into the entries given to [`build`].
-    cosines: SimilarityMatrix,
-}
+impl Rows {
+    fn new(rows: impl Iterator<Item = (Item, Arc<Vec<f32>>)>) -> Self {
+        let (items, vectors): (Vec<Item>, Vec<Arc<Vec<f32>>>) = rows.unzip();
+        Self {
+            items: items.into(),
+            vectors: vectors.into(),
+        }
+    }
 
-impl Matrix {
-    fn at(&self, r: usize, c: usize) -> Option<f32> {
-        self.cosines.at(r, c)
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The vectors as slices, as the core takes them.
+    pub fn slices(&self) -> Vec<&[f32]> {
+        self.vectors.iter().map(|v| v.as_slice()).collect()
+    }
+
+    /// The vectors as the worker protocol carries them (a copy; the texts' few).
+    fn owned(&self) -> Vec<Vec<f32>> {
+        self.vectors.iter().map(|v| v.to_vec()).collect()
     }
 }
 
-/// The entries' vectors as slices, as the core takes them.
-fn vectors(entries: &[Entry]) -> Vec<&[f32]> {
-    entries.iter().map(|e| e.vector.as_slice()).collect()
+/// What the user is told about an item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub id: u64,
+    pub name: String,
+    pub truth: String,
+    pub preview: Option<String>,
+    pub is_image: bool,
 }
 
-/// The matrix of `rows` against `cols` (against themselves when `None`) in `order`,
-/// with the entries put in the order the core chose.
-fn build(rows: Vec<Entry>, cols: Option<Vec<Entry>>, order: Order) -> Matrix {
-    let truths: Vec<&str> = rows.iter().map(|e| e.truth.as_str()).collect();
-    let order = match order {
-        Order::Loaded => RowOrder::Loaded,
-        Order::Clustered => RowOrder::Clustered,
-        Order::Truth => RowOrder::ByTruth(&truths),
-    };
-    let col_vectors = cols.as_deref().map(vectors);
-    let cosines = SimilarityMatrix::new(&vectors(&rows), col_vectors.as_deref(), order);
-    // The core's indices are into the slices it was given, so every lookup succeeds.
-    let pick = |items: &[Entry], at: &[usize]| -> Vec<Entry> {
-        at.iter().filter_map(|&i| items.get(i).cloned()).collect()
-    };
-    Matrix {
-        rows: pick(&rows, cosines.rows()),
-        cols: pick(cols.as_deref().unwrap_or(&rows), cosines.cols()),
-        cosines,
+/// Where names, labels and previews are looked up, by id, when shown (tracked, so a
+/// renamed label shows at once without any matrix being recomputed).
+#[derive(Clone, Copy)]
+pub struct Catalogue {
+    pub images: Signal<Images>,
+    pub labels: Signal<Vec<LabelItem>>,
+}
+
+impl Catalogue {
+    pub fn entry(&self, item: Item) -> Entry {
+        let gone = || Entry {
+            id: item.id,
+            name: "(removed)".into(),
+            truth: String::new(),
+            preview: None,
+            is_image: item.is_image,
+        };
+        if item.is_image {
+            self.images
+                .with(|v| {
+                    v.get(item.id).map(|i| Entry {
+                        id: item.id,
+                        name: i.name.get_value(),
+                        truth: i.label.get(),
+                        preview: i.preview_url.get(),
+                        is_image: true,
+                    })
+                })
+                .unwrap_or_else(gone)
+        } else {
+            self.labels
+                .with(|v| {
+                    v.iter().find(|l| l.id == item.id).map(|l| Entry {
+                        id: item.id,
+                        name: l.text.get(),
+                        truth: String::new(),
+                        preview: None,
+                        is_image: false,
+                    })
+                })
+                .unwrap_or_else(gone)
+        }
     }
+
+    pub fn name(&self, item: Item) -> String {
+        if item.is_image {
+            self.images
+                .with(|v| v.get(item.id).map(|i| i.name.get_value()))
+                .unwrap_or_else(|| "(removed)".into())
+        } else {
+            self.entry(item).name
+        }
+    }
+
+    /// The ground-truth label of an image ("" for a text or an unlabelled image).
+    fn truth(&self, item: Item) -> String {
+        if !item.is_image {
+            return String::new();
+        }
+        self.images
+            .with(|v| v.get(item.id).map(|i| i.label.get()))
+            .unwrap_or_default()
+    }
+
+    /// The order of `rows` by ground-truth label (tracked: a label edit reorders).
+    fn truth_order(&self, rows: &Rows) -> Vec<usize> {
+        let truths: Vec<String> = rows.items.iter().map(|&i| self.truth(i)).collect();
+        let refs: Vec<&str> = truths.iter().map(String::as_str).collect();
+        truth_order(&refs, rows.len())
+    }
+}
+
+/// A full matrix's job: its rows, and its columns when they are other items.
+#[derive(Clone, Debug, PartialEq)]
+struct CellsKey {
+    rows: Rows,
+    cols: Option<Rows>,
+}
+
+impl CellsKey {
+    fn cells(&self) -> usize {
+        self.rows.len() * self.cols.as_ref().map_or(self.rows.len(), Rows::len)
+    }
+
+    /// Computed here, now (small matrices only).
+    fn compute(&self) -> Cosines {
+        let r = Embeddings::new(&self.rows.slices());
+        match &self.cols {
+            None => Cosines::of(&r),
+            Some(c) => Cosines::between(&r, &Embeddings::new(&c.slices())),
+        }
+    }
+}
+
+/// A summary's job: its rows and the order they are cut into blocks in.
+#[derive(Clone, Debug, PartialEq)]
+struct SummaryKey {
+    rows: Rows,
+    order: SummaryOrder,
 }
 
 #[component]
@@ -107,157 +223,208 @@ pub fn SimilarityHeatmap(
     #[prop(into)] images: Signal<Images>,
     labels: RwSignal<Vec<LabelItem>>,
     selected: RwSignal<Option<u64>>,
+    analyst: Analyst,
 ) -> impl IntoView {
     let kind = RwSignal::new(Kind::Images);
     let order = RwSignal::new(Order::Loaded);
-    let cursor = RwSignal::new(None::<(usize, usize)>);
-    let opened = RwSignal::new(None::<(usize, usize)>);
-    let canvas = NodeRef::<html::Canvas>::new();
-    let bar = NodeRef::<html::Canvas>::new();
+    let catalogue = Catalogue {
+        images,
+        labels: labels.into(),
+    };
 
-    let image_entries = move || {
+    // The vectors, by identity: these memos change only when an embedding does, never
+    // on a name or label edit (neither is read here).
+    let image_rows = Memo::new(move |_| {
         images.with(|v| {
-            v.iter()
-                .filter_map(|i| {
-                    Some(Entry {
-                        id: i.id,
-                        name: i.name.get_value(),
-                        truth: i.label.get(),
-                        preview: i.preview_url.get(),
-                        is_image: true,
-                        vector: i.current_vector()?,
-                    })
-                })
-                .collect::<Vec<_>>()
+            Rows::new(v.iter().filter_map(|i| {
+                let item = Item {
+                    id: i.id,
+                    is_image: true,
+                };
+                Some((item, i.current_vector()?))
+            }))
         })
-    };
-    let text_entries = move || {
+    });
+    let text_rows = Memo::new(move |_| {
         labels.with(|v| {
-            v.iter()
-                .filter_map(|l| {
-                    Some(Entry {
-                        id: l.id,
-                        name: l.text.get(),
-                        truth: String::new(),
-                        preview: None,
-                        is_image: false,
-                        vector: l.current_vector()?,
-                    })
-                })
-                .collect::<Vec<_>>()
+            Rows::new(v.iter().filter_map(|l| {
+                let item = Item {
+                    id: l.id,
+                    is_image: false,
+                };
+                Some((item, l.current_vector()?))
+            }))
         })
-    };
-    let matrix = Memo::new(move |_| match kind.get() {
-        Kind::Images => build(image_entries(), None, order.get()),
-        Kind::Texts => build(
-            text_entries(),
-            None,
-            if order.get() == Order::Truth {
-                Order::Loaded
-            } else {
-                order.get()
-            },
-        ),
-        Kind::ImagesTexts => build(image_entries(), Some(text_entries()), order.get()),
     });
-    let range = Memo::new(move |_| matrix.with(|m| m.cosines.range()));
-    // Why the last paint failed, if it did; shown above the map.
-    let paint_error = RwSignal::new(None::<String>);
+    let rows = Memo::new(move |_| match kind.get() {
+        Kind::Texts => text_rows.get(),
+        _ => image_rows.get(),
+    });
+    let cols = Memo::new(move |_| (kind.get() == Kind::ImagesTexts).then(|| text_rows.get()));
+    // Texts have no ground truth: by label, they keep their loaded order.
+    let order_now = Memo::new(move |_| match (kind.get(), order.get()) {
+        (Kind::Texts, Order::Truth) => Order::Loaded,
+        (_, o) => o,
+    });
+    let summarised =
+        Memo::new(move |_| cols.with(Option::is_none) && rows.with(Rows::len) > MAX_FULL);
 
-    // Paints the heatmap and the colour bar whenever the matrix changes.
-    Effect::new(move |_| {
-        let (lo, hi) = range.get();
-        let mut failure = None;
-        matrix.with(|m| {
-            if let Some(c) = canvas.get() {
-                let rgba = matrix_rgba(m.cosines.values(), lo, hi);
-                if let Err(e) = crate::platform::canvas::paint(
-                    &c,
-                    m.cols.len() as u32,
-                    m.rows.len() as u32,
-                    &rgba,
-                ) {
-                    failure = Some(format!("The heatmap could not be drawn: {e}"));
-                }
-            }
-        });
-        if let Some(b) = bar.get() {
-            // Top to bottom, high to low, like the labels beside it.
-            let rgba: Vec<u8> = (0..256)
-                .rev()
-                .flat_map(|i| {
-                    let [r, g, b] = viridis(i as f64 / 255.0);
-                    [r, g, b, 255]
-                })
-                .collect();
-            if let Err(e) = crate::platform::canvas::paint(&b, 1, 256, &rgba) {
-                // The map's own failure, if any, is the one worth reading first.
-                failure.get_or_insert(format!("The colour bar could not be drawn: {e}"));
-            }
+    // What the view needs now, as job keys (None: nothing to compute).
+    let cells_key = Memo::new(move |_| {
+        let key = CellsKey {
+            rows: rows.get(),
+            cols: cols.get(),
+        };
+        (!summarised.get() && key.cells() > 0).then_some(key)
+    });
+    let small = Memo::new(move |_| {
+        cells_key.with(|k| matches!(k.as_ref().map(CellsKey::cells), Some(c) if c <= SMALL_CELLS))
+    });
+    let order_key = Memo::new(move |_| {
+        (order_now.get() == Order::Clustered && cells_key.with(Option::is_some)).then(|| rows.get())
+    });
+    let summary_key = Memo::new(move |_| {
+        if !summarised.get() {
+            return None;
         }
-        paint_error.set(failure);
-        cursor.set(None);
-        opened.set(None);
+        let rows = rows.get();
+        let order = match order_now.get() {
+            Order::Loaded => SummaryOrder::Loaded,
+            Order::Clustered => SummaryOrder::Clustered,
+            Order::Truth => SummaryOrder::Given(catalogue.truth_order(&rows)),
+        };
+        Some(SummaryKey { rows, order })
     });
 
-    let cell_at = move |e: &MouseEvent| -> Option<(usize, usize)> {
-        let c = canvas.get()?;
-        let (w, h) = (f64::from(c.client_width()), f64::from(c.client_height()));
-        matrix.with_untracked(|m| {
-            if w <= 0.0 || h <= 0.0 || m.rows.is_empty() || m.cols.is_empty() {
-                return None;
-            }
-            let col = (f64::from(e.offset_x()) / w * m.cols.len() as f64).floor() as usize;
-            let row = (f64::from(e.offset_y()) / h * m.rows.len() as f64).floor() as usize;
-            (row < m.rows.len() && col < m.cols.len()).then_some((row, col))
+    let cells_jobs = Latest::<CellsKey, Arc<Cosines>, WorkerError>::new(1);
+    let order_jobs = Latest::<Rows, Arc<Vec<usize>>, WorkerError>::new(1);
+    // Loaded, clustered and by label: switching back and forth costs nothing.
+    let summary_jobs = Latest::<SummaryKey, Arc<BlockSummary>, WorkerError>::new(3);
+
+    // Small matrices, and their clustered order, right here.
+    let small_cells = Memo::new(move |_| {
+        if !small.get() {
+            return None;
+        }
+        cells_key.with(|k| k.as_ref().map(|k| Arc::new(k.compute())))
+    });
+    let small_order = Memo::new(move |_| {
+        if !small.get() {
+            return None;
+        }
+        order_key.with(|k| {
+            k.as_ref()
+                .map(|r| Arc::new(clustered_order(&Embeddings::new(&r.slices()))))
         })
-    };
-    let on_key = move |e: KeyboardEvent| {
-        let (rows, cols) = matrix.with_untracked(|m| (m.rows.len(), m.cols.len()));
-        if rows == 0 || cols == 0 {
+    });
+
+    // The worker's jobs, asked whenever the keys change (and only then).
+    Effect::new(move |_| {
+        if small.get() {
             return;
         }
-        let (r, c) = cursor.get_untracked().unwrap_or((0, 0));
-        let next = match e.key().as_str() {
-            "ArrowUp" => (r.saturating_sub(1), c),
-            "ArrowDown" => ((r + 1).min(rows - 1), c),
-            "ArrowLeft" => (r, c.saturating_sub(1)),
-            "ArrowRight" => (r, (c + 1).min(cols - 1)),
-            "Home" => (0, 0),
-            "Enter" | " " => {
-                e.prevent_default();
-                opened.set(Some((r, c)));
-                return;
-            }
-            _ => return,
+        if let Some(key) = cells_key.get() {
+            cells_jobs.want(key, move |k: CellsKey| async move {
+                let cols = k.cols.as_ref().map(Rows::owned);
+                let (cells, _) = analyst.similarity_cells(&k.rows.vectors, cols).await?;
+                Ok(Arc::new(cells))
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if small.get() {
+            return;
+        }
+        if let Some(key) = order_key.get() {
+            order_jobs.want(key, move |r: Rows| async move {
+                let (order, _) = analyst.similarity_order(&r.vectors).await?;
+                Ok(Arc::new(order))
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(key) = summary_key.get() {
+            summary_jobs.want(key, move |k: SummaryKey| async move {
+                let (summary, _) = analyst
+                    .similarity_summary(&k.rows.vectors, k.order.clone(), SUMMARY_BLOCKS)
+                    .await?;
+                Ok(Arc::new(summary))
+            });
+        }
+    });
+
+    let cells_answer = move || -> Option<Result<Arc<Cosines>, WorkerError>> {
+        if let Some(c) = small_cells.get() {
+            return Some(Ok(c));
+        }
+        cells_key.with(|k| k.as_ref().and_then(|k| cells_jobs.answer(k)))
+    };
+    let order_answer = move || -> Option<Result<Arc<Vec<usize>>, WorkerError>> {
+        if let Some(o) = small_order.get() {
+            return Some(Ok(o));
+        }
+        order_key.with(|k| k.as_ref().and_then(|k| order_jobs.answer(k)))
+    };
+    let summary_answer =
+        move || summary_key.with(|k| k.as_ref().and_then(|k| summary_jobs.answer(k)));
+
+    // The full matrix in the order picked. Until the clustered order arrives the rows
+    // stay as loaded; until new cosines arrive (vectors embedded during a run) the last
+    // ones stay, with their own rows, under the busy line.
+    let shown = Memo::new(move |_| -> Option<Shown> {
+        let key = cells_key.get()?;
+        let (key, cells) = match cells_answer() {
+            Some(Ok(cells)) => (key, cells),
+            _ => cells_jobs
+                .newest()
+                .filter(|(k, _)| k.cols.is_some() == key.cols.is_some())?,
         };
-        e.prevent_default();
-        cursor.set(Some(next));
-    };
-    let readout = move || {
-        cursor.get().and_then(|(r, c)| {
-            // The cursor may still point into a larger matrix that just changed.
-            matrix.with(|m| {
-                let (a, b) = (m.rows.get(r)?, m.cols.get(c)?);
-                Some(format!("{} × {}: {:.3}", a.name, b.name, m.at(r, c)?))
-            })
+        let at = match order_now.get() {
+            Order::Loaded => (0..key.rows.len()).collect(),
+            Order::Clustered => small_order
+                .get()
+                .filter(|_| small.get())
+                .or_else(|| order_jobs.answer(&key.rows).and_then(Result::ok))
+                .map_or_else(|| (0..key.rows.len()).collect(), |o| o.to_vec()),
+            Order::Truth => catalogue.truth_order(&key.rows),
+        };
+        let cols = key.cols.as_ref().unwrap_or(&key.rows).items.clone();
+        Some(Shown {
+            matrix: Arc::new(SimilarityMatrix::ordered(cells, at)),
+            rows: key.rows.items.clone(),
+            cols,
         })
+    });
+    // The summary, or the last one while the next is computed (same as above).
+    let summary = Memo::new(move |_| -> Option<Summarised> {
+        summary_key.get()?;
+        let (rows, s) = match summary_answer() {
+            Some(Ok(s)) => (summary_key.get()?.rows, s),
+            _ => summary_jobs.newest().map(|(k, s)| (k.rows, s))?,
+        };
+        Some(Summarised { summary: s, rows })
+    });
+
+    // Computing: an answer the view needs has not come yet.
+    let busy = move || {
+        let missing = |a: Option<Result<_, _>>| a.is_none();
+        (cells_key.with(Option::is_some) && missing(cells_answer().map(|r| r.map(|_| ()))))
+            || (order_key.with(Option::is_some) && missing(order_answer().map(|r| r.map(|_| ()))))
+            || (summary_key.with(Option::is_some)
+                && missing(summary_answer().map(|r| r.map(|_| ()))))
     };
-    let values_attr = move || {
-        matrix.with(|m| {
-            let values = m.cosines.values();
-            (values.len() <= 250_000).then(|| {
-                values
-                    .iter()
-                    .map(|v| format!("{v:.3}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-        })
+    let failure = move || {
+        [
+            cells_answer().and_then(|r| r.err()),
+            order_answer().and_then(|r| r.err()),
+            summary_answer().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| e.to_string())
     };
-    let names = |v: &[Entry]| {
-        serde_json::to_string(&v.iter().map(|e| &e.name).collect::<Vec<_>>()).unwrap_or_default()
-    };
+    let nothing = move || cells_key.with(Option::is_none) && summary_key.with(Option::is_none);
 
     view! {
         <div class="heatmap-controls">
@@ -279,87 +446,29 @@ pub fn SimilarityHeatmap(
                     _ => Order::Loaded,
                 })>
                     <option value="loaded">"as loaded"</option>
-                    <option value="clustered">"clustered (average linkage, up to 600)"</option>
+                    <option value="clustered">"clustered (average linkage up to 600, k-means beyond)"</option>
                     <option value="truth">"by ground-truth label"</option>
                 </select>
             </label>
         </div>
-        {move || paint_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        <Show
-            when=move || matrix.with(|m| !m.cosines.values().is_empty())
-            fallback=|| view! { <p class="muted empty">"Nothing to compare yet: embed images (and labels for the text matrices)."</p> }
-        >
-            <div class="heatmap-wrap">
-                <div class="heatmap-frame">
-                <Show when=move || matrix.with(|m| m.rows.len() <= MAX_NAMED)>
-                    <ol
-                        class="row-names"
-                        aria-hidden="true"
-                        style=move || matrix.with(|m| format!("grid-template-rows: repeat({}, minmax(0, 1fr))", m.rows.len()))
-                    >
-                        {move || matrix.with(|m| m.rows.iter().map(|e| view! { <li title=e.name.clone()>{e.name.clone()}</li> }).collect_view())}
-                    </ol>
-                </Show>
-                <canvas
-                    class="heatmap"
-                    tabindex="0"
-                    role="img"
-                    aria-label="Cosine similarity heatmap; use the arrow keys to read pairs and Enter to open one"
-                    node_ref=canvas
-                    data-rows=move || matrix.with(|m| m.rows.len())
-                    data-cols=move || matrix.with(|m| m.cols.len())
-                    data-values=values_attr
-                    data-row-names=move || matrix.with(|m| names(&m.rows))
-                    data-col-names=move || matrix.with(|m| names(&m.cols))
-                    style=move || matrix.with(|m| format!("aspect-ratio: {} / {}", m.cols.len().max(1), m.rows.len().max(1)))
-                    on:mousemove=move |e| cursor.set(cell_at(&e))
-                    on:mouseleave=move |_| cursor.set(None)
-                    on:click=move |e| opened.set(cell_at(&e))
-                    on:keydown=on_key
-                ></canvas>
-                </div>
-                <div class="colour-bar">
-                    <span class="hi">{move || format!("{:.3}", range.get().1)}</span>
-                    <canvas node_ref=bar class="bar" aria-hidden="true"></canvas>
-                    <span class="lo">{move || format!("{:.3}", range.get().0)}</span>
-                </div>
-            </div>
-            <Show when=move || matrix.with(|m| !m.cosines.is_square() && m.cols.len() <= MAX_NAMED)>
-                <p class="col-names">
-                    "Columns, left to right: "
-                    {move || matrix.with(|m| m.cols.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(" · "))}
-                </p>
-            </Show>
-            <p class="heatmap-readout" aria-live="polite">
-                {move || readout().unwrap_or_else(|| "Hover a cell, or focus the map and use the arrow keys.".into())}
+        {move || failure().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || busy().then(|| view! {
+            <p class="busy muted" data-busy="" aria-live="polite">
+                {move || if summarised.get() {
+                    format!("Summarising the similarity of {} images…", rows.with(Rows::len))
+                } else {
+                    "Computing the similarity matrix…".to_string()
+                }}
             </p>
-            {move || opened.get().and_then(|(r, c)| matrix.with(|m| {
-                let (a, b) = (m.rows.get(r)?.clone(), m.cols.get(c)?.clone());
-                let v = m.at(r, c)?;
-                let item = move |e: Entry| {
-                    let id = e.id;
-                    view! {
-                        <figure class="pair-item">
-                            {e.preview.clone().map(|u| view! { <img src=u alt="" width="192" height="192" /> })}
-                            <figcaption>
-                                {e.name.clone()}
-                                {(!e.truth.is_empty()).then(|| format!(" ({})", e.truth))}
-                                {e.is_image.then(|| view! {
-                                    <button class="inspect" on:click=move |_| selected.set(Some(id))>"Inspect"</button>
-                                })}
-                            </figcaption>
-                        </figure>
-                    }
-                };
-                Some(view! {
-                    <div class="pair" role="region" aria-label="The pair opened from the heatmap">
-                        {item(a)}
-                        <p class="pair-value">{format!("cosine {v:.3}")}</p>
-                        {item(b)}
-                        <button class="close-pair" on:click=move |_| opened.set(None)>"Close"</button>
-                    </div>
-                })
-            }))}
+        })}
+        <Show when=nothing>
+            <p class="muted empty">"Nothing to compare yet: embed images (and labels for the text matrices)."</p>
+        </Show>
+        <Show when=move || summarised.get()>
+            <SimilaritySummary summary=summary catalogue=catalogue selected=selected />
+        </Show>
+        <Show when=move || !summarised.get()>
+            <SimilarityFull shown=shown catalogue=catalogue selected=selected />
         </Show>
     }
 }

@@ -1,6 +1,8 @@
 //! Small pieces the panels share or the header shows: a vector's colour strip, the
-//! confusion matrix, the theme toggle, the emulator banner, the endpoint status.
+//! confusion matrix, the theme toggle, the emulator banner, the endpoint status, the
+//! heatmaps' colour bar.
 
+pub mod colour_bar;
 pub mod confusion_matrix;
 pub mod embedding_strip;
 pub mod emulator_banner;

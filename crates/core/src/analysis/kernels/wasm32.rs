@@ -56,3 +56,60 @@ pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
         *o += s * v;
     }
 }
+
+/// Four dot products at once — `a0·b0`, `a0·b1`, `a1·b0`, `a1·b1` — for the Gram
+/// kernel's inner tile: each block of 8 loaded values feeds two products (one load per
+/// multiply-add instead of two), in eight `f32x4` accumulators (of wasm's 16 locals
+/// the engine keeps in registers). Each product is [`dot_unclamped`]'s operations in
+/// its order, so the values are bit for bit the plain loop's (and the portable
+/// kernel's). All four slices must be `n` long; they are cut to the shortest.
+pub fn dot_2x2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
+    let n = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
+    let blocks = n / 8;
+    let z = f32x4_splat(0.0);
+    let (mut p0, mut p1, mut q0, mut q1) = (z, z, z, z);
+    let (mut r0, mut r1, mut s0, mut s1) = (z, z, z, z);
+    for i in 0..blocks {
+        // SAFETY: i * 8 + 8 <= n, within all four slices; wasm loads need no alignment.
+        unsafe {
+            let x0 = a0.as_ptr().add(i * 8) as *const v128;
+            let x1 = a1.as_ptr().add(i * 8) as *const v128;
+            let y0 = b0.as_ptr().add(i * 8) as *const v128;
+            let y1 = b1.as_ptr().add(i * 8) as *const v128;
+            let (x0l, x0h) = (v128_load(x0), v128_load(x0.add(1)));
+            let (x1l, x1h) = (v128_load(x1), v128_load(x1.add(1)));
+            let (y0l, y0h) = (v128_load(y0), v128_load(y0.add(1)));
+            let (y1l, y1h) = (v128_load(y1), v128_load(y1.add(1)));
+            p0 = f32x4_add(p0, f32x4_mul(x0l, y0l));
+            p1 = f32x4_add(p1, f32x4_mul(x0h, y0h));
+            q0 = f32x4_add(q0, f32x4_mul(x0l, y1l));
+            q1 = f32x4_add(q1, f32x4_mul(x0h, y1h));
+            r0 = f32x4_add(r0, f32x4_mul(x1l, y0l));
+            r1 = f32x4_add(r1, f32x4_mul(x1h, y0h));
+            s0 = f32x4_add(s0, f32x4_mul(x1l, y1l));
+            s1 = f32x4_add(s1, f32x4_mul(x1h, y1h));
+        }
+    }
+    let tail = blocks * 8..n;
+    // Folded as `dot_unclamped` folds: lanes k and k + 4 in f32, then onto 0.0 in f64.
+    let fold = |lo: v128, hi: v128, x: &[f32], y: &[f32]| {
+        let s = f32x4_add(lo, hi);
+        let mut sum = 0f64;
+        sum += f64::from(f32x4_extract_lane::<0>(s));
+        sum += f64::from(f32x4_extract_lane::<1>(s));
+        sum += f64::from(f32x4_extract_lane::<2>(s));
+        sum += f64::from(f32x4_extract_lane::<3>(s));
+        for (p, q) in x.iter().zip(y) {
+            sum += f64::from(p * q);
+        }
+        sum
+    };
+    let (a0, a1) = (&a0[tail.clone()], &a1[tail.clone()]);
+    let (b0, b1) = (&b0[tail.clone()], &b1[tail]);
+    [
+        fold(p0, p1, a0, b0),
+        fold(q0, q1, a0, b1),
+        fold(r0, r1, a1, b0),
+        fold(s0, s1, a1, b1),
+    ]
+}

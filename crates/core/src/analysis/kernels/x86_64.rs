@@ -1,0 +1,77 @@
+//! The Gram kernel's 2 × 2 step with explicit SSE2, for x86-64 (where SSE2 is part of
+//! the baseline: every x86-64 CPU has it, so there is nothing to detect at run time).
+//!
+//! It exists because LLVM does not vectorise the portable 2 × 2 step reliably: checked
+//! in the disassembly, the SLP vectoriser groups the four products of one lane (a
+//! broadcast of `a0[k]` times `b0[k], b1[k]`) instead of four lanes of one product, and
+//! spills accumulators to the stack; the loop then runs at half the plain dot loop's
+//! speed, and whether it does depends on what it is inlined into. Written out, it is
+//! eight `__m128` accumulators and eight loads per block of 8 — the wasm32 kernel's
+//! shape — and each product keeps `dot_unclamped`'s operations and order, so the
+//! values are bit for bit the plain loop's.
+
+use core::arch::x86_64::*;
+
+/// `a0·b0, a0·b1, a1·b0, a1·b1`, each exactly as `dot_unclamped` computes it, over the
+/// shortest of the four slices.
+pub fn dot_2x2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
+    unsafe { sse2(a0, a1, b0, b1) }
+}
+
+#[target_feature(enable = "sse2")]
+fn sse2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
+    let n = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
+    let blocks = n / 8;
+    let z = _mm_setzero_ps();
+    let (mut p0, mut p1, mut q0, mut q1) = (z, z, z, z);
+    let (mut r0, mut r1, mut s0, mut s1) = (z, z, z, z);
+    for i in 0..blocks {
+        // SAFETY: i * 8 + 8 <= n, within all four slices; `loadu` needs no alignment.
+        let (x0l, x0h, x1l, x1h, y0l, y0h, y1l, y1h) = unsafe {
+            let (x0, x1) = (a0.as_ptr().add(i * 8), a1.as_ptr().add(i * 8));
+            let (y0, y1) = (b0.as_ptr().add(i * 8), b1.as_ptr().add(i * 8));
+            (
+                _mm_loadu_ps(x0),
+                _mm_loadu_ps(x0.add(4)),
+                _mm_loadu_ps(x1),
+                _mm_loadu_ps(x1.add(4)),
+                _mm_loadu_ps(y0),
+                _mm_loadu_ps(y0.add(4)),
+                _mm_loadu_ps(y1),
+                _mm_loadu_ps(y1.add(4)),
+            )
+        };
+        p0 = _mm_add_ps(p0, _mm_mul_ps(x0l, y0l));
+        p1 = _mm_add_ps(p1, _mm_mul_ps(x0h, y0h));
+        q0 = _mm_add_ps(q0, _mm_mul_ps(x0l, y1l));
+        q1 = _mm_add_ps(q1, _mm_mul_ps(x0h, y1h));
+        r0 = _mm_add_ps(r0, _mm_mul_ps(x1l, y0l));
+        r1 = _mm_add_ps(r1, _mm_mul_ps(x1h, y0h));
+        s0 = _mm_add_ps(s0, _mm_mul_ps(x1l, y1l));
+        s1 = _mm_add_ps(s1, _mm_mul_ps(x1h, y1h));
+    }
+    let tail = blocks * 8..n;
+    // Folded as `dot_unclamped` folds: lanes k and k + 4 in f32, then onto 0.0 in f64.
+    let fold = |lo: __m128, hi: __m128, x: &[f32], y: &[f32]| {
+        let mut lanes = [0f32; 4];
+        // SAFETY: `lanes` holds exactly the 4 floats stored; `storeu` needs no alignment.
+        unsafe { _mm_storeu_ps(lanes.as_mut_ptr(), _mm_add_ps(lo, hi)) };
+        let mut sum = 0f64;
+        for lane in lanes {
+            sum += f64::from(lane);
+        }
+        for (p, q) in x.iter().zip(y) {
+            sum += f64::from(p * q);
+        }
+        sum
+    };
+    let (a0, a1) = (&a0[tail.clone()], &a1[tail.clone()]);
+    let (b0, b1) = (&b0[tail.clone()], &b1[tail]);
+    [
+        fold(p0, p1, a0, b0),
+        fold(q0, q1, a0, b1),
+        fold(r0, r1, a1, b0),
+        fold(s0, s1, a1, b1),
+    ]
+}
