@@ -3,5 +3,6 @@
 //! user has picked ([`selection`]) and which ones a gallery filter shows, in which order
 //! ([`query`]). All pure, so a 10 000-image session's bookkeeping is tested natively.
 
+pub mod progress;
 pub mod selection;
 pub mod window;
