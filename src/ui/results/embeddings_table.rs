@@ -17,7 +17,7 @@ use crate::ui::widgets::embedding_strip::EmbeddingStrip;
 use crate::ui::widgets::virtual_list::{Rows, VirtualList};
 
 /// A row: one line of text and a strip.
-const ROW_HEIGHT: f64 = 32.0;
+const ROW_HEIGHT: f64 = 34.0;
 
 #[derive(Clone)]
 struct Row {

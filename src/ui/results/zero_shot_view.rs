@@ -33,7 +33,7 @@ use crate::ui::widgets::virtual_list::VirtualList;
 const SLICE_MS: f64 = 30.0;
 
 /// A row's name line, and each label's bar.
-const NAME_HEIGHT: f64 = 28.0;
+const NAME_HEIGHT: f64 = 34.0;
 const BAR_HEIGHT: f64 = 19.0;
 
 /// What the scores depend on. Vectors are compared by address: comparing 10 000 ×
