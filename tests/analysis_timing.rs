@@ -152,3 +152,36 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
         js_sys::Uint8Array::from(message).length() / 1_000_000
     );
 }
+
+/// The two analyses that approached the worker's 120 s timeout at 10 000 images
+/// (issue 12): the outlier scores and the classifier, half the images labelled (so the
+/// final model and the predictions are timed too). Run as above with
+/// `--test analysis_timing outliers_and_classifier_at_ten_thousand` and
+/// `WASM_BINDGEN_TEST_TIMEOUT=600`.
+#[wasm_bindgen_test]
+#[ignore]
+fn outliers_and_classifier_at_ten_thousand_images() {
+    const BIG: usize = 10_000;
+    let vectors = data_of(BIG);
+    for (what, analysis) in [
+        (
+            "outlier scores (k = 5)",
+            Analysis::Outliers {
+                reference: (0..BIG).collect(),
+                k: 5,
+            },
+        ),
+        (
+            "5-fold CV + predictions, half labelled",
+            Analysis::Classify {
+                labelled: (0..BIG).step_by(2).map(|i| (i, i % 5)).collect(),
+                classes: 5,
+                folds: 5,
+            },
+        ),
+    ] {
+        let t = now();
+        analyse(&vectors, &analysis).unwrap();
+        console_log!("{what:<40} {:>8.0} ms at N = {BIG}", now() - t);
+    }
+}

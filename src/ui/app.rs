@@ -292,6 +292,7 @@ pub fn App() -> impl IntoView {
                                     images=session.images
                                     selected=session.selected
                                     marked=session.marked
+                                    outlier_scores=session.outlier_scores
                                     analyst=analyst
                                 />
                             }

@@ -1,6 +1,7 @@
 //! The analyses' own worker: outlier scores, the PCA map, the classifier and the
-//! similarity heatmap's matrices run there (seconds at 2 000 images), never on the
-//! page's thread. One worker, started on first
+//! similarity heatmap's matrices run there (seconds at 2 000 images, tens of seconds at
+//! 10 000), never on the page's thread; the long ones report their progress as they go.
+//! One worker, started on first
 //! use; a job replaces nothing: each view awaits its own answer. One method per
 //! analysis, each with its own answer type, so a view cannot receive another view's
 //! result; errors are [`WorkerError`]s that say which analysis failed or timed out.
@@ -13,7 +14,7 @@ use leptos::prelude::*;
 use medinsight_core::analysis::blocks::BlockSummary;
 use medinsight_core::analysis::similarity::Cosines;
 
-use crate::worker::pool::WorkerPool;
+use crate::worker::pool::{OnProgress, WorkerPool};
 use crate::worker::protocol::{
     Classification, JobKind, Projection, SimilarityFound, SimilarityQuestion, SummaryOrder,
     WorkerError,
@@ -50,15 +51,18 @@ impl Analyst {
     }
 
     /// Outlier scores of `vectors` against the rows `reference`, `k` neighbours each;
-    /// with the milliseconds they took in the worker.
+    /// with the milliseconds they took in the worker. `progress` hears how far they are
+    /// (0 to 1) while the worker scores.
     pub async fn outliers(
         &self,
         vectors: Vec<Vec<f32>>,
         reference: Vec<usize>,
         k: usize,
+        progress: impl Fn(f32) + 'static,
     ) -> Result<(Vec<f32>, f64), WorkerError> {
+        let progress: OnProgress = Rc::new(progress);
         self.pool()
-            .run_outliers(WORKER, vectors, reference, k)
+            .run_outliers(WORKER, vectors, reference, k, progress)
             .await
     }
 
@@ -68,16 +72,19 @@ impl Analyst {
     }
 
     /// The classifier trained and cross-validated on `labelled` (row, class) over
-    /// `folds`, with its predictions for the other rows and the milliseconds it took.
+    /// `folds`, with its predictions for the other rows and the milliseconds it took;
+    /// `progress` hears how far it is (0 to 1).
     pub async fn classify(
         &self,
         vectors: Vec<Vec<f32>>,
         labelled: Vec<(usize, usize)>,
         classes: usize,
         folds: usize,
+        progress: impl Fn(f32) + 'static,
     ) -> Result<(Classification, f64), WorkerError> {
+        let progress: OnProgress = Rc::new(progress);
         self.pool()
-            .run_classify(WORKER, vectors, labelled, classes, folds)
+            .run_classify(WORKER, vectors, labelled, classes, folds, progress)
             .await
     }
 

@@ -9,9 +9,8 @@
 
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use medinsight_core::analysis::blocks::{BlockSummary, MAX_BLOCKS, MAX_FULL};
-use medinsight_core::analysis::classifier::{cross_validate, knn_predict, Logistic, TrainOptions};
-use medinsight_core::analysis::evaluation::argmax;
-use medinsight_core::analysis::neighbours::outlier_scores;
+use medinsight_core::analysis::classifier::{classify, Predicted, TrainOptions};
+use medinsight_core::analysis::neighbours::outlier_scores_with;
 use medinsight_core::analysis::ordering::clustered_order;
 use medinsight_core::analysis::similarity::{is_permutation, Cosines};
 use medinsight_core::analysis::{pca, Embeddings};
@@ -44,6 +43,16 @@ pub fn prepare(bytes: &[u8], options: PrepareOptions) -> Result<PreparedImage, W
 /// or classes out of range) is refused here first: in wasm a panic aborts the worker,
 /// and the page would only see a timeout.
 pub fn analyse(vectors: &[Vec<f32>], analysis: &Analysis) -> Result<Found, WorkerError> {
+    analyse_with(vectors, analysis, &mut |_| {})
+}
+
+/// [`analyse`], telling `progress` the fraction done (0 to 1) of the analyses that take
+/// long at 10 000 images (outliers, the classifier).
+pub fn analyse_with(
+    vectors: &[Vec<f32>],
+    analysis: &Analysis,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Found, WorkerError> {
     let job = analysis.kind();
     let refuse = |reason: String| WorkerError::Analysis { job, reason };
     let Some(first) = vectors.first() else {
@@ -68,7 +77,7 @@ pub fn analyse(vectors: &[Vec<f32>], analysis: &Analysis) -> Result<Found, Worke
             if let Some(&row) = reference.iter().find(|&&r| r >= n) {
                 return Err(out_of_range("reference", row));
             }
-            Found::Outliers(outlier_scores(&e, reference, *k))
+            Found::Outliers(outlier_scores_with(&e, reference, *k, progress))
         }
         Analysis::Map => {
             if n < 2 {
@@ -107,25 +116,32 @@ pub fn analyse(vectors: &[Vec<f32>], analysis: &Analysis) -> Result<Found, Worke
                 )));
             }
             let (rows, y): (Vec<usize>, Vec<usize>) = labelled.iter().copied().unzip();
-            let o = TrainOptions::default();
-            let cv = cross_validate(&e, &rows, &y, *classes, *folds, o);
-            let model = Logistic::fit(&e, &rows, &y, *classes, o);
-            let is_labelled: std::collections::HashSet<usize> = rows.iter().copied().collect();
-            let mut predictions = Vec::with_capacity(n.saturating_sub(is_labelled.len()));
-            for r in (0..n).filter(|r| !is_labelled.contains(r)) {
-                let p = model.probabilities(e.row(r));
-                // `classes >= 2`, so there is always a most probable class.
-                let best = argmax(&p)
-                    .ok_or_else(|| refuse("the model gave no class probabilities".into()))?;
-                let knn = knn_predict(&e, &rows, &y, *classes, r, o.k);
-                predictions.push((r, best, p[best], knn));
-            }
+            let c = classify(
+                &e,
+                &rows,
+                &y,
+                *classes,
+                *folds,
+                TrainOptions::default(),
+                progress,
+            );
             Found::Classify(Classification {
-                folds: cv.folds,
-                evaluated: cv.evaluated,
-                logistic_accuracy: cv.logistic_accuracy(),
-                knn_accuracy: cv.knn_accuracy(),
-                predictions,
+                folds: c.cv.folds,
+                evaluated: c.cv.evaluated,
+                logistic_accuracy: c.cv.logistic_accuracy(),
+                knn_accuracy: c.cv.knn_accuracy(),
+                predictions: c
+                    .predictions
+                    .into_iter()
+                    .map(
+                        |Predicted {
+                             row,
+                             class,
+                             probability,
+                             knn,
+                         }| (row, class, probability, knn),
+                    )
+                    .collect(),
             })
         }
         Analysis::Similarity(question) => {
@@ -187,6 +203,10 @@ fn similarity(
     })
 }
 
+/// Least time between two progress reports: often enough for a moving bar, rarely
+/// enough that posting them costs nothing next to the work.
+const PROGRESS_EVERY_MS: f64 = 250.0;
+
 fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &"performance".into())
         .ok()
@@ -247,7 +267,23 @@ impl Worker for ComputeWorker {
             }
             Job::Analyse { vectors, analysis } => {
                 let start = now_ms();
-                analyse(&vectors, &analysis).map(|found| Outcome::Analysed {
+                let mut last = start;
+                // Progress goes out while the job runs (gloo-worker posts each response
+                // at once), as extra replies to the same request id.
+                let mut progress = |fraction: f64| {
+                    let now = now_ms();
+                    if now - last >= PROGRESS_EVERY_MS {
+                        last = now;
+                        scope.respond(
+                            who,
+                            Reply {
+                                id: request.id,
+                                result: Ok(Outcome::Progress(fraction as f32)),
+                            },
+                        );
+                    }
+                };
+                analyse_with(&vectors, &analysis, &mut progress).map(|found| Outcome::Analysed {
                     found,
                     millis: now_ms() - start,
                 })

@@ -35,10 +35,15 @@ pub const JOB_TIMEOUT_MS: u32 = 120_000;
 /// posting it is a few tens of milliseconds, the page free between parts.
 pub const ROWS_PER_PART: usize = 2000;
 
-/// A job waiting for its reply: the worker slot it was sent to, and where its reply goes.
+/// Hears how far a long job is (0 to 1), each time the worker says.
+pub type OnProgress = Rc<dyn Fn(f32)>;
+
+/// A job waiting for its reply: the worker slot it was sent to, where its reply goes,
+/// and who hears its progress meanwhile.
 struct Waiting {
     slot: usize,
     reply: oneshot::Sender<Result<Outcome, WorkerError>>,
+    progress: Option<OnProgress>,
 }
 
 type Pending = Rc<RefCell<HashMap<u64, Waiting>>>;
@@ -53,6 +58,18 @@ fn spawn(pending: &Pending) -> WorkerBridge<ComputeWorker> {
     let pending = pending.clone();
     ComputeWorker::spawner()
         .callback(move |reply: Reply| {
+            // Progress leaves the job waiting. The listener is called with `pending`
+            // released: it sets signals, and whatever they run may ask the pool.
+            if let Ok(Outcome::Progress(fraction)) = reply.result {
+                let listener = pending
+                    .borrow()
+                    .get(&reply.id)
+                    .and_then(|w| w.progress.clone());
+                if let Some(listener) = listener {
+                    listener(fraction);
+                }
+                return;
+            }
             // A reply whose job is no longer waiting (timed out meanwhile) is dropped.
             if let Some(w) = pending.borrow_mut().remove(&reply.id) {
                 let _ = w.reply.send(reply.result);
@@ -89,7 +106,7 @@ impl WorkerPool {
         bytes: Vec<u8>,
         options: PrepareOptions,
     ) -> Result<PreparedImage, WorkerError> {
-        self.ask(worker, Job::Prepare { bytes, options }, |o| match o {
+        self.ask(worker, Job::Prepare { bytes, options }, None, |o| match o {
             Outcome::Prepared(p) => Some(*p),
             _ => None,
         })
@@ -97,16 +114,18 @@ impl WorkerPool {
     }
 
     /// Outlier scores (mean cosine distance to the `k` nearest among `reference`), and
-    /// the milliseconds they took in the worker.
+    /// the milliseconds they took in the worker; `progress` hears how far they are.
     pub async fn run_outliers(
         &self,
         worker: usize,
         vectors: Vec<Vec<f32>>,
         reference: Vec<usize>,
         k: usize,
+        progress: OnProgress,
     ) -> Result<(Vec<f32>, f64), WorkerError> {
         let analysis = Analysis::Outliers { reference, k };
-        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+        let job = Job::Analyse { vectors, analysis };
+        self.ask(worker, job, Some(progress), |o| match o {
             Outcome::Analysed {
                 found: Found::Outliers(scores),
                 millis,
@@ -123,18 +142,24 @@ impl WorkerPool {
         vectors: Vec<Vec<f32>>,
     ) -> Result<(Projection, f64), WorkerError> {
         let analysis = Analysis::Map;
-        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
-            Outcome::Analysed {
-                found: Found::Map(map),
-                millis,
-            } => Some((map, millis)),
-            _ => None,
-        })
+        self.ask(
+            worker,
+            Job::Analyse { vectors, analysis },
+            None,
+            |o| match o {
+                Outcome::Analysed {
+                    found: Found::Map(map),
+                    millis,
+                } => Some((map, millis)),
+                _ => None,
+            },
+        )
         .await
     }
 
     /// The cross-validated classifier on `labelled` (row, class) and its predictions for
-    /// the other rows, and the milliseconds it took in the worker.
+    /// the other rows, and the milliseconds it took in the worker; `progress` hears how
+    /// far it is.
     pub async fn run_classify(
         &self,
         worker: usize,
@@ -142,13 +167,15 @@ impl WorkerPool {
         labelled: Vec<(usize, usize)>,
         classes: usize,
         folds: usize,
+        progress: OnProgress,
     ) -> Result<(Classification, f64), WorkerError> {
         let analysis = Analysis::Classify {
             labelled,
             classes,
             folds,
         };
-        self.ask(worker, Job::Analyse { vectors, analysis }, |o| match o {
+        let job = Job::Analyse { vectors, analysis };
+        self.ask(worker, job, Some(progress), |o| match o {
             Outcome::Analysed {
                 found: Found::Classify(report),
                 millis,
@@ -206,7 +233,7 @@ impl WorkerPool {
             parts,
             analysis,
         };
-        self.ask(slot, job, |o| match o {
+        self.ask(slot, job, None, |o| match o {
             Outcome::Analysed {
                 found: Found::Similarity(found),
                 millis,
@@ -218,12 +245,14 @@ impl WorkerPool {
 
     /// Runs `job` on worker `worker` (jobs on one worker run one after another) and
     /// turns its untyped outcome into the question's answer with `answer`, which returns
-    /// `None` for another job's outcome. The transport, the timeout and the replacement
-    /// of a stuck worker live here and only here.
+    /// `None` for another job's outcome; `progress` hears the worker's progress reports
+    /// meanwhile. The transport, the timeout and the replacement of a stuck worker live
+    /// here and only here.
     async fn ask<T>(
         &self,
         worker: usize,
         job: Job,
+        progress: Option<OnProgress>,
         answer: impl FnOnce(Outcome) -> Option<T>,
     ) -> Result<T, WorkerError> {
         let asked = job.kind();
@@ -231,9 +260,14 @@ impl WorkerPool {
         self.next_id.set(id + 1);
         let (tx, rx) = oneshot::channel();
         let slot = worker % self.len();
-        self.pending
-            .borrow_mut()
-            .insert(id, Waiting { slot, reply: tx });
+        self.pending.borrow_mut().insert(
+            id,
+            Waiting {
+                slot,
+                reply: tx,
+                progress,
+            },
+        );
         self.bridges.borrow()[slot].send(Request { id, job });
         let timeout = gloo_timers::future::TimeoutFuture::new(JOB_TIMEOUT_MS);
         let outcome = match select(rx, timeout).await {

@@ -225,7 +225,14 @@ impl FlatVectors {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Prepared(Box<PreparedImage>),
-    Analysed { found: Found, millis: f64 },
+    Analysed {
+        found: Found,
+        millis: f64,
+    },
+    /// Not the answer yet: how far a long analysis is (0 to 1). The worker may send any
+    /// number of these for a job before its one answer; the pool hands them to whoever
+    /// asked for progress and keeps waiting.
+    Progress(f32),
 }
 
 #[derive(Serialize, Deserialize)]

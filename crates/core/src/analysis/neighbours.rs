@@ -49,47 +49,397 @@ pub fn of_vector(e: &Embeddings, query: &[f32], k: usize) -> Vec<Neighbour> {
     top_k((0..e.len()).map(|j| (j, e.cosine_with(j, &q))), k)
 }
 
+/// The `k` of `vectors` most similar to `query`, position `skip` left out (the query's
+/// own row), best first; ties keep the lower position. Nothing need be normalised: each
+/// cosine is divided by both norms as it is computed (a zero vector has cosine 0 with
+/// everything). For a view that asks one question of vectors it holds as they came:
+/// normalising all of them first would copy 40 MB at 10 000 images for one answer.
+pub fn nearest(
+    vectors: &[impl AsRef<[f32]>],
+    query: &[f32],
+    k: usize,
+    skip: Option<usize>,
+) -> Vec<Neighbour> {
+    let norm = |v: &[f32]| super::dot_unclamped(v, v).sqrt();
+    let q = norm(query);
+    top_k(
+        vectors
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| Some(j) != skip)
+            .map(|(j, v)| {
+                let v = v.as_ref();
+                let scale = q * norm(v);
+                let cosine = if scale > 0.0 {
+                    (super::dot_unclamped(query, v) / scale).clamp(-1.0, 1.0) as f32
+                } else {
+                    0.0
+                };
+                (j, cosine)
+            }),
+        k,
+    )
+}
+
 /// Outlier score of every row: mean cosine distance to its `k` nearest rows among
-/// `reference` (row indices; the row itself never counts). A row with no reference
-/// neighbour scores 0. `k` is clamped to what the reference offers.
+/// `reference` (row indices, each counted once; the row itself never counts). A row with
+/// no reference neighbour scores 0. `k` is clamped to what the reference offers.
 pub fn outlier_scores(e: &Embeddings, reference: &[usize], k: usize) -> Vec<f32> {
+    outlier_scores_with(e, reference, k, &mut |_| {})
+}
+
+/// [`outlier_scores`], telling `progress` the fraction done (0 to 1) now and then: at
+/// 10 000 images it is seconds of work, and the page says how far it is.
+///
+/// Every row needs its cosine with every reference row. Pairs of two reference rows are
+/// computed once for both (cosines are symmetric), the other rows against the
+/// reference; all of it through [`cosine_pairs`], tile by tile.
+pub fn outlier_scores_with(
+    e: &Embeddings,
+    reference: &[usize],
+    k: usize,
+    progress: &mut dyn FnMut(f64),
+) -> Vec<f32> {
     let k = k.max(1);
     let n = e.len();
-    // Rows are taken in tiles of TILE (128 KB of vectors, cache-resident) against each
-    // reference row, so the 8 MB of vectors is streamed n / TILE times rather than n
-    // times: the all-pairs pass is otherwise bound by memory, not arithmetic.
-    const TILE: usize = 32;
+    let mut reference = reference.to_vec();
+    reference.sort_unstable();
+    reference.dedup();
+    let mut in_reference = vec![false; n];
+    reference.iter().for_each(|&r| in_reference[r] = true);
+    let others: Vec<usize> = (0..n).filter(|&i| !in_reference[i]).collect();
+    let m = reference.len();
+    let within = m * m.saturating_sub(1) / 2;
+    let total = (within + others.len() * m).max(1) as f64;
     // The k best cosines of each row so far, descending: small insertion-sorted
-    // buffers, no allocation per pair (at 2 000 images, 4 million candidates).
-    let mut best: Vec<Vec<f32>> = vec![Vec::with_capacity(k + 1); n];
-    for start in (0..n).step_by(TILE) {
-        let rows = start..(start + TILE).min(n);
-        for &j in reference {
-            let rj = e.row(j);
-            for i in rows.clone() {
-                if i == j {
-                    continue;
-                }
-                let c = super::dot(e.row(i), rj);
-                let b = &mut best[i];
-                if b.len() == k && c <= b[k - 1] {
-                    continue;
-                }
-                let at = b.partition_point(|&x| x >= c);
-                b.insert(at, c);
-                b.truncate(k);
-            }
-        }
-    }
+    // buffers, no allocation per pair.
+    let mut best: Vec<TopK> = (0..n).map(|_| TopK::new(k)).collect();
+    cosine_pairs(
+        e,
+        &reference,
+        &reference,
+        true,
+        &mut |done| progress(done as f64 / total),
+        |p, q, c| {
+            best[reference[p]].push(c, q);
+            best[reference[q]].push(c, p);
+        },
+    );
+    cosine_pairs(
+        e,
+        &others,
+        &reference,
+        false,
+        &mut |done| progress((within + done) as f64 / total),
+        |p, q, c| best[others[p]].push(c, q),
+    );
     best.iter()
         .map(|b| {
             if b.is_empty() {
                 return 0.0;
             }
-            let distance: f64 = b.iter().map(|c| 1.0 - f64::from(*c)).sum();
+            let distance: f64 = b.iter().map(|(c, _)| 1.0 - f64::from(c)).sum();
             (distance / b.len() as f64) as f32
         })
         .collect()
+}
+
+/// The `k` best `(score, tag)` pairs pushed so far, best first: higher score, then lower
+/// tag (so that ties resolve as a stable sort of the candidates in tag order would).
+/// Insertion-sorted: k is small (at most 50), most candidates are refused at the first
+/// comparison, and nothing is allocated per candidate.
+#[derive(Clone, Debug)]
+pub(crate) struct TopK {
+    k: usize,
+    items: Vec<(f32, usize)>,
+}
+
+impl TopK {
+    pub(crate) fn new(k: usize) -> Self {
+        Self {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
+    }
+
+    fn before(a: (f32, usize), b: (f32, usize)) -> bool {
+        a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).is_gt()
+    }
+
+    pub(crate) fn push(&mut self, score: f32, tag: usize) {
+        if self.k == 0 {
+            return;
+        }
+        let item = (score, tag);
+        if self.items.len() == self.k && !Self::before(item, self.items[self.k - 1]) {
+            return;
+        }
+        let at = self.items.partition_point(|&x| Self::before(x, item));
+        self.items.insert(at, item);
+        self.items.truncate(self.k);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Best first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (f32, usize)> + '_ {
+        self.items.iter().copied()
+    }
+}
+
+/// Rows of one side of a tile: 64 vectors of 1024 f32 are 256 KB, so both sides of a
+/// tile stay in L2 while all 4 096 of its pairs are computed.
+const TILE: usize = 64;
+
+/// Every cosine between rows `a` and rows `b` of `e`, handed to `visit(p, q, cosine)`
+/// with `p` a position in `a` and `q` one in `b`. With `half`, `a` and `b` are the same
+/// list and each pair of distinct positions is visited once, as `p < q` (a cosine is
+/// symmetric: half the work). `progress(pairs visited so far)` after each band of tiles.
+///
+/// Work goes tile by tile, and inside a tile 2 rows of `a` against 4 of `b` at a time
+/// ([`dots_2x4`]): each value loaded serves 4 or 2 products instead of the 1 of a plain
+/// dot product, which is bound by loads, not arithmetic. This is a private kernel of
+/// the analyses (outliers, kNN): the similarity view's Gram kernel lives in `kernels`.
+pub(crate) fn cosine_pairs(
+    e: &Embeddings,
+    a: &[usize],
+    b: &[usize],
+    half: bool,
+    progress: &mut dyn FnMut(usize),
+    mut visit: impl FnMut(usize, usize, f32),
+) {
+    let mut visited = 0;
+    for a0 in (0..a.len()).step_by(TILE) {
+        let a1 = (a0 + TILE).min(a.len());
+        let b_start = if half { a0 } else { 0 };
+        for b0 in (b_start..b.len()).step_by(TILE) {
+            let b1 = (b0 + TILE).min(b.len());
+            for p in (a0..a1).step_by(2) {
+                // Past the end, a block repeats its last row; those products are dropped.
+                let rows = [0, 1].map(|r| e.row(a[(p + r).min(a1 - 1)]));
+                for q in (b0..b1).step_by(4) {
+                    if half && q + 3 <= p {
+                        continue;
+                    }
+                    let cols = [0, 1, 2, 3].map(|c| e.row(b[(q + c).min(b1 - 1)]));
+                    let dots = dots_2x4(rows, cols);
+                    for (r, row) in dots.iter().enumerate() {
+                        let pr = p + r;
+                        if pr >= a1 {
+                            break;
+                        }
+                        for (c, &d) in row.iter().enumerate() {
+                            let qc = q + c;
+                            if qc >= b1 || (half && qc <= pr) {
+                                continue;
+                            }
+                            visited += 1;
+                            visit(pr, qc, d.clamp(-1.0, 1.0));
+                        }
+                    }
+                }
+            }
+        }
+        progress(visited);
+    }
+}
+
+/// The 8 dot products of 2 vectors with 4 others (all of one length, else the shortest
+/// counts), in f32: 4 lanes per product, the 6 blocks of 4 loaded per step serving 8
+/// multiplications, the lanes summed as `(l0 + l2) + (l1 + l3)` at the end and the tail
+/// (a length not a multiple of 4) added in order. Every implementation sums in that
+/// order, so all give the same bits; they agree with [`super::dot`] to rounding.
+pub(crate) fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    blocked::dots_2x4(a, b)
+}
+
+/// `y += ((s₀·x₀ + s₁·x₁) + s₂·x₂) + s₃·x₃` over the shortest slice: four rows' share of
+/// a gradient with one load and one store of `y` (an `axpy` per row is bound by them).
+pub(crate) fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) {
+    let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+    let done = blocked::axpy4(s, x, &mut y[..n]);
+    for i in done..n {
+        y[i] += s[0] * x[0][i] + s[1] * x[1][i] + s[2] * x[2][i] + s[3] * x[3][i];
+    }
+}
+
+/// The register-blocked kernels, one implementation per instruction set as in
+/// `analysis::kernels` (whose dispatcher the similarity view's Gram kernel joins; these
+/// stay private to the analyses until the two are folded together). Explicit SIMD,
+/// because LLVM vectorises the portable form badly: for 2 × 4 products its SLP
+/// vectoriser packs *across* products (a transpose by shuffles on every step, seen in
+/// the x86-64 disassembly, slower than the plain dot product), and for wasm32 it does
+/// not vectorise such loops at all (see `kernels::wasm32`).
+mod blocked {
+    /// The portable kernels: correct everywhere, fast nowhere in particular.
+    #[cfg_attr(
+        any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        ),
+        allow(dead_code)
+    )]
+    pub(super) mod portable {
+        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+            let blocks = n / 4;
+            let mut lanes = [[[0f32; 4]; 4]; 2];
+            for i in 0..blocks {
+                for (r, row) in lanes.iter_mut().enumerate() {
+                    for (c, acc) in row.iter_mut().enumerate() {
+                        for (l, v) in acc.iter_mut().enumerate() {
+                            *v += a[r][i * 4 + l] * b[c][i * 4 + l];
+                        }
+                    }
+                }
+            }
+            finish(a, b, lanes, blocks * 4, n)
+        }
+
+        /// `axpy4` on the whole blocks of 4; returns where the tail starts.
+        pub fn axpy4(_s: [f32; 4], _x: [&[f32]; 4], _y: &mut [f32]) -> usize {
+            0
+        }
+
+        /// Lanes summed as `(l0 + l2) + (l1 + l3)`, then the tail from `from` to `n`.
+        pub fn finish(
+            a: [&[f32]; 2],
+            b: [&[f32]; 4],
+            lanes: [[[f32; 4]; 4]; 2],
+            from: usize,
+            n: usize,
+        ) -> [[f32; 4]; 2] {
+            let mut out = lanes.map(|row| row.map(|l| (l[0] + l[2]) + (l[1] + l[3])));
+            for (r, row) in out.iter_mut().enumerate() {
+                for (c, sum) in row.iter_mut().enumerate() {
+                    for i in from..n {
+                        *sum += a[r][i] * b[c][i];
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    /// SSE2, the x86-64 baseline: always there, no detection needed.
+    #[cfg(target_arch = "x86_64")]
+    mod x86_64 {
+        use core::arch::x86_64::*;
+
+        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+            let blocks = n / 4;
+            let mut out = [[[0f32; 4]; 4]; 2];
+            // SAFETY: SSE2 is part of x86-64; every load reads i * 4 .. i * 4 + 4 with
+            // i < n / 4, within each slice (all are at least n long); unaligned loads
+            // and stores are used throughout.
+            unsafe {
+                let mut s = [[_mm_setzero_ps(); 4]; 2];
+                for i in 0..blocks {
+                    let x0 = _mm_loadu_ps(a[0].as_ptr().add(i * 4));
+                    let x1 = _mm_loadu_ps(a[1].as_ptr().add(i * 4));
+                    for c in 0..4 {
+                        let y = _mm_loadu_ps(b[c].as_ptr().add(i * 4));
+                        s[0][c] = _mm_add_ps(s[0][c], _mm_mul_ps(x0, y));
+                        s[1][c] = _mm_add_ps(s[1][c], _mm_mul_ps(x1, y));
+                    }
+                }
+                for r in 0..2 {
+                    for c in 0..4 {
+                        _mm_storeu_ps(out[r][c].as_mut_ptr(), s[r][c]);
+                    }
+                }
+            }
+            super::portable::finish(a, b, out, blocks * 4, n)
+        }
+
+        pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
+            let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+            let blocks = n / 4;
+            // SAFETY: as above; `y` is borrowed mutably, so nothing else reads it.
+            unsafe {
+                let sv = s.map(|v| _mm_set1_ps(v));
+                for i in 0..blocks {
+                    let at = |v: &[f32]| _mm_loadu_ps(v.as_ptr().add(i * 4));
+                    let t = _mm_add_ps(_mm_mul_ps(sv[0], at(x[0])), _mm_mul_ps(sv[1], at(x[1])));
+                    let t = _mm_add_ps(t, _mm_mul_ps(sv[2], at(x[2])));
+                    let t = _mm_add_ps(t, _mm_mul_ps(sv[3], at(x[3])));
+                    let py = y.as_mut_ptr().add(i * 4);
+                    _mm_storeu_ps(py, _mm_add_ps(_mm_loadu_ps(py), t));
+                }
+            }
+            blocks * 4
+        }
+    }
+
+    /// WebAssembly SIMD, what the browser runs (`.cargo/config.toml` enables it).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    mod wasm32 {
+        use core::arch::wasm32::*;
+
+        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+            let blocks = n / 4;
+            let mut out = [[[0f32; 4]; 4]; 2];
+            let mut s = [[f32x4_splat(0.0); 4]; 2];
+            for i in 0..blocks {
+                // SAFETY: i * 4 + 4 <= n, within every slice; wasm loads need no
+                // alignment.
+                let at = |v: &[f32]| unsafe { v128_load(v.as_ptr().add(i * 4) as *const v128) };
+                let (x0, x1) = (at(a[0]), at(a[1]));
+                for c in 0..4 {
+                    let y = at(b[c]);
+                    s[0][c] = f32x4_add(s[0][c], f32x4_mul(x0, y));
+                    s[1][c] = f32x4_add(s[1][c], f32x4_mul(x1, y));
+                }
+            }
+            for r in 0..2 {
+                for c in 0..4 {
+                    out[r][c] = [
+                        f32x4_extract_lane::<0>(s[r][c]),
+                        f32x4_extract_lane::<1>(s[r][c]),
+                        f32x4_extract_lane::<2>(s[r][c]),
+                        f32x4_extract_lane::<3>(s[r][c]),
+                    ];
+                }
+            }
+            super::portable::finish(a, b, out, blocks * 4, n)
+        }
+
+        pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
+            let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+            let blocks = n / 4;
+            let sv = s.map(|v| f32x4_splat(v));
+            for i in 0..blocks {
+                // SAFETY: i * 4 + 4 <= n, within every slice; `y` is borrowed mutably.
+                unsafe {
+                    let at = |v: &[f32]| v128_load(v.as_ptr().add(i * 4) as *const v128);
+                    let t = f32x4_add(f32x4_mul(sv[0], at(x[0])), f32x4_mul(sv[1], at(x[1])));
+                    let t = f32x4_add(t, f32x4_mul(sv[2], at(x[2])));
+                    let t = f32x4_add(t, f32x4_mul(sv[3], at(x[3])));
+                    let py = y.as_mut_ptr().add(i * 4) as *mut v128;
+                    v128_store(py, f32x4_add(v128_load(py), t));
+                }
+            }
+            blocks * 4
+        }
+    }
+
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    pub(super) use portable::{axpy4, dots_2x4};
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub(super) use wasm32::{axpy4, dots_2x4};
+    #[cfg(target_arch = "x86_64")]
+    pub(super) use x86_64::{axpy4, dots_2x4};
 }
 
 /// Row indices ordered from the most to the least outlying.
@@ -139,6 +489,49 @@ mod tests {
     }
 
     #[test]
+    fn nearest_among_raw_vectors_is_nearest_among_normalised_ones() {
+        let at = |deg: f32, len: f32| {
+            let r = deg.to_radians();
+            vec![len * r.cos(), len * r.sin()]
+        };
+        // Points on the circle at several lengths (no two in one direction, so no tie
+        // can be broken differently by rounding), and a zero vector (all ties: the
+        // lower position first).
+        let raw = [
+            at(0.0, 2.0),
+            at(10.0, 0.5),
+            at(20.0, 3.0),
+            at(180.0, 1.0),
+            at(35.0, 7.0),
+            vec![0.0, 0.0],
+        ];
+        let e = Embeddings::new(&raw);
+        for row in 0..raw.len() {
+            let (got, expected) = (nearest(&raw, &raw[row], 3, Some(row)), of_row(&e, row, 3));
+            assert_eq!(
+                got.iter().map(|n| n.index).collect::<Vec<_>>(),
+                expected.iter().map(|n| n.index).collect::<Vec<_>>(),
+                "row {row}"
+            );
+            for (g, x) in got.iter().zip(&expected) {
+                assert!(
+                    (g.cosine - x.cosine).abs() < 1e-6,
+                    "row {row}: {got:?} vs {expected:?}"
+                );
+            }
+        }
+        let text = nearest(&raw, &[3.0, -3.0], 3, None);
+        // −45°: 0° is 45° away, 10° 55°, 20° 65°.
+        assert_eq!(
+            text.iter().map(|n| n.index).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert!(nearest(&raw, &[0.0, 0.0], 2, None)
+            .iter()
+            .all(|n| n.cosine == 0.0));
+    }
+
+    #[test]
     fn the_opposite_point_is_the_outlier() {
         let e = circle();
         let all: Vec<usize> = (0..e.len()).collect();
@@ -165,5 +558,164 @@ mod tests {
             (scores[0] - 2.0).abs() < 1e-6,
             "0° is opposite the reference"
         );
+    }
+    /// Deterministic vectors in `dim` dimensions (xorshift), some repeated so that
+    /// duplicates and ties occur.
+    fn random(n: usize, dim: usize, seed: u64) -> Embeddings {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        let mut rows: Vec<Vec<f32>> = (0..n).map(|_| (0..dim).map(|_| rnd()).collect()).collect();
+        for i in (0..n).step_by(7).skip(1) {
+            rows[i] = rows[i - 1].clone();
+        }
+        Embeddings::new(&rows)
+    }
+
+    /// The plain definition: every reference row's cosine, sorted, the k best averaged.
+    fn brute_outlier_scores(e: &Embeddings, reference: &[usize], k: usize) -> Vec<f32> {
+        let mut reference = reference.to_vec();
+        reference.sort_unstable();
+        reference.dedup();
+        (0..e.len())
+            .map(|i| {
+                let mut c: Vec<f64> = reference
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| e.cosine(i, j) as f64)
+                    .collect();
+                c.sort_by(|a, b| b.total_cmp(a));
+                c.truncate(k.max(1));
+                if c.is_empty() {
+                    return 0.0;
+                }
+                (c.iter().map(|c| 1.0 - c).sum::<f64>() / c.len() as f64) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_blocked_kernel_agrees_with_dot_at_awkward_lengths() {
+        for dim in (0..=13).chain([1023, 1024]) {
+            let e = random(6, dim, dim as u64 + 1);
+            let rows: Vec<&[f32]> = (0..6).map(|i| e.row(i)).collect();
+            let d = dots_2x4([rows[0], rows[1]], [rows[2], rows[3], rows[4], rows[5]]);
+            for r in 0..2 {
+                for c in 0..4 {
+                    let expected = crate::analysis::dot_unclamped(rows[r], rows[2 + c]);
+                    assert!(
+                        (f64::from(d[r][c]) - expected).abs() < 1e-5,
+                        "dim {dim}, ({r}, {c}): {} vs {expected}",
+                        d[r][c]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_gives_the_portable_kernel_s_bits() {
+        for dim in (0..=13).chain([1024]) {
+            let e = random(6, dim, dim as u64 + 7);
+            let r: Vec<&[f32]> = (0..6).map(|i| e.row(i)).collect();
+            let (a, b) = ([r[0], r[1]], [r[2], r[3], r[4], r[5]]);
+            let (got, portable) = (dots_2x4(a, b), blocked::portable::dots_2x4(a, b));
+            assert_eq!(
+                got.map(|x| x.map(f32::to_bits)),
+                portable.map(|x| x.map(f32::to_bits))
+            );
+            let s = [0.5, -1.25, 3.0e-3, 7.0];
+            let mut y: Vec<f32> = e.row(5).to_vec();
+            let mut expected = y.clone();
+            axpy4(s, [r[0], r[1], r[2], r[3]], &mut y);
+            for (i, v) in expected.iter_mut().enumerate() {
+                *v += s[0] * r[0][i] + s[1] * r[1][i] + s[2] * r[2][i] + s[3] * r[3][i];
+            }
+            assert_eq!(
+                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                expected.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "dim {dim}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_pair_is_visited_once_with_its_cosine() {
+        // Sizes that are multiples of neither the tile nor the kernel's 2 × 4.
+        let e = random(203, 19, 3);
+        let a: Vec<usize> = (0..203).filter(|i| i % 3 != 0).collect();
+        let b: Vec<usize> = (0..203).filter(|i| i % 5 == 1).collect();
+        for (a, b, half) in [(&a, &b, false), (&a, &a, true), (&b, &b, true)] {
+            let mut seen = vec![0u8; a.len() * b.len()];
+            let mut reported = 0;
+            cosine_pairs(&e, a, b, half, &mut |done| reported = done, |p, q, c| {
+                seen[p * b.len() + q] += 1;
+                assert!((c - e.cosine(a[p], b[q])).abs() < 1e-5, "({p}, {q})");
+            });
+            for p in 0..a.len() {
+                for q in 0..b.len() {
+                    let expected = u8::from(!half || p < q);
+                    assert_eq!(seen[p * b.len() + q], expected, "({p}, {q}), half {half}");
+                }
+            }
+            let total = if half {
+                a.len() * (a.len() - 1) / 2
+            } else {
+                a.len() * b.len()
+            };
+            assert_eq!(reported, total, "the last progress counts every pair");
+        }
+    }
+
+    #[test]
+    fn blocked_outlier_scores_match_the_definition() {
+        let e = random(150, 24, 9);
+        let all: Vec<usize> = (0..150).collect();
+        // Every row; one class's worth (with a duplicate index); a single row; none.
+        let some: Vec<usize> = (0..150).filter(|i| i % 4 == 1).chain([5, 5]).collect();
+        for (reference, k) in [
+            (&all[..], 5),
+            (&all[..], 1),
+            (&some[..], 3),
+            (&[7][..], 4),
+            (&[][..], 2),
+        ] {
+            let got = outlier_scores(&e, reference, k);
+            let expected = brute_outlier_scores(&e, reference, k);
+            for (i, (g, x)) in got.iter().zip(&expected).enumerate() {
+                assert!((g - x).abs() < 1e-5, "row {i}, k {k}: {g} vs {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn progress_rises_to_one() {
+        let e = random(300, 8, 4);
+        let reference: Vec<usize> = (0..300).step_by(2).collect();
+        let mut seen = Vec::new();
+        outlier_scores_with(&e, &reference, 3, &mut |f| seen.push(f));
+        assert!(seen.len() > 2, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert!((seen.last().copied().unwrap_or(0.0) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn top_k_keeps_the_best_and_breaks_ties_by_the_lower_tag() {
+        let mut t = TopK::new(3);
+        for (score, tag) in [(0.5, 4), (0.9, 7), (0.5, 2), (0.1, 0), (0.9, 3), (0.5, 1)] {
+            t.push(score, tag);
+        }
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            vec![(0.9, 3), (0.9, 7), (0.5, 1)]
+        );
+        assert_eq!(t.len(), 3);
+        let mut none = TopK::new(0);
+        none.push(1.0, 0);
+        assert!(none.is_empty());
     }
 }

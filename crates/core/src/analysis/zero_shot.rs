@@ -32,25 +32,41 @@ pub fn predict(
     labels: &[impl AsRef<[f32]>],
     scaling_factor: ScalingFactor,
 ) -> Option<Vec<Prediction>> {
-    if labels.is_empty() {
-        return None;
+    let scorer = Scorer::new(labels, scaling_factor)?;
+    Some(images.iter().map(|i| scorer.predict(i.as_ref())).collect())
+}
+
+/// The labels normalised once, with the temperature: [`predict`] one image at a time,
+/// for a caller that scores many images in slices (the zero-shot view scores 10 000
+/// between frames, and only the images whose vector changed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scorer {
+    labels: Vec<Vec<f32>>,
+    temperature: f64,
+}
+
+impl Scorer {
+    /// `None` when there are no labels to choose from.
+    pub fn new(labels: &[impl AsRef<[f32]>], scaling_factor: ScalingFactor) -> Option<Self> {
+        if labels.is_empty() {
+            return None;
+        }
+        Some(Self {
+            labels: labels.iter().map(|l| normalised(l.as_ref())).collect(),
+            temperature: scaling_factor.temperature(),
+        })
     }
-    let temperature = scaling_factor.temperature();
-    let labels: Vec<Vec<f32>> = labels.iter().map(|l| normalised(l.as_ref())).collect();
-    Some(
-        images
-            .iter()
-            .map(|image| {
-                let image = normalised(image.as_ref());
-                let cosines: Vec<f32> = labels.iter().map(|l| dot(&image, l)).collect();
-                let probabilities = softmax(&cosines, temperature);
-                // Never empty (there are labels), and no NaN comes out of a softmax of
-                // clamped cosines, so argmax always answers; 0 is only a formality.
-                let top = argmax(&probabilities).unwrap_or(0);
-                Prediction { probabilities, top }
-            })
-            .collect(),
-    )
+
+    /// The prediction for one image (normalised here, as in [`predict`]).
+    pub fn predict(&self, image: &[f32]) -> Prediction {
+        let image = normalised(image);
+        let cosines: Vec<f32> = self.labels.iter().map(|l| dot(&image, l)).collect();
+        let probabilities = softmax(&cosines, self.temperature);
+        // Never empty (there are labels), and no NaN comes out of a softmax of clamped
+        // cosines, so argmax always answers; 0 is only a formality.
+        let top = argmax(&probabilities).unwrap_or(0);
+        Prediction { probabilities, top }
+    }
 }
 
 /// `softmax(temperature · cosines)`, computed as `exp(l − max)` so that the model's
@@ -131,6 +147,31 @@ mod tests {
             predict(&none, &[vec![1.0f32]], ScalingFactor(4.5)),
             Some(vec![])
         );
+    }
+
+    #[test]
+    fn a_scorer_one_image_at_a_time_is_the_whole_prediction() {
+        let labels = [
+            vec![1.0f32, 0.0, 0.5],
+            vec![0.0, 1.0, 0.0],
+            vec![-1.0, 0.2, 0.0],
+        ];
+        let images: Vec<Vec<f32>> = (0..9)
+            .map(|i| {
+                vec![
+                    (i as f32 * 0.7).sin(),
+                    (i as f32 * 1.3).cos(),
+                    i as f32 * 0.1,
+                ]
+            })
+            .collect();
+        let s = ScalingFactor(4.5);
+        let whole = predict(&images, &labels, s).unwrap();
+        let scorer = Scorer::new(&labels, s).unwrap();
+        let one_by_one: Vec<Prediction> = images.iter().map(|i| scorer.predict(i)).collect();
+        assert_eq!(whole, one_by_one);
+        let none: [Vec<f32>; 0] = [];
+        assert_eq!(Scorer::new(&none, s), None);
     }
 
     #[test]

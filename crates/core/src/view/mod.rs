@@ -5,6 +5,7 @@
 //! pure, so a 10 000-image session's bookkeeping is tested natively.
 
 pub mod plane;
+pub mod progress;
 pub mod query;
 pub mod selection;
 pub mod window;
