@@ -1,9 +1,11 @@
 //! The Similarity tab: cosine similarity as a heatmap — image–image, text–text or
 //! image–text — ordered as loaded, clustered, or by ground-truth label.
 //!
-//! Up to `MAX_FULL` (2 048) rows every cell is shown ([`SimilarityFull`]); beyond, the
-//! square matrix is summarised by blocks of consecutive rows at the screen's
-//! resolution, and a block opens onto its exact cells ([`SimilaritySummary`]). The
+//! Up to `SUMMARY_FROM` (1 024) rows every cell is shown ([`SimilarityFull`]); beyond,
+//! the square matrix is summarised by blocks of consecutive rows at the screen's
+//! resolution, and a block opens onto its exact cells ([`SimilaritySummary`]). Between
+//! 1 024 and `MAX_FULL` (2 048) rows — more rows than the map has pixels — the summary
+//! comes first and every cell is one click away. The
 //! image–text matrix is always full (10 000 images × a few labels is small).
 //!
 //! The maths runs in the analyses worker (`work::analyses`), never on the page's
@@ -21,6 +23,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use medinsight_core::analysis::blocks::{BlockSummary, MAX_FULL};
+
 use medinsight_core::analysis::ordering::clustered_order;
 use medinsight_core::analysis::similarity::{truth_order, Cosines, SimilarityMatrix};
 use medinsight_core::analysis::Embeddings;
@@ -31,6 +34,9 @@ use crate::ui::results::similarity_summary::{SimilaritySummary, Summarised, SUMM
 use crate::work::analyses::Analyst;
 use crate::work::latest::Latest;
 use crate::worker::protocol::{SummaryOrder, WorkerError};
+
+/// Above this many rows the map has fewer pixels than rows: the summary comes first.
+const SUMMARY_FROM: usize = 1024;
 
 /// Up to this many cells (a 128 × 128 matrix, about 8 million multiply-adds, a few
 /// milliseconds) the cosines are computed on the page, synchronously: the worker's
@@ -266,8 +272,15 @@ pub fn SimilarityHeatmap(
         (Kind::Texts, Order::Truth) => Order::Loaded,
         (_, o) => o,
     });
-    let summarised =
-        Memo::new(move |_| cols.with(Option::is_none) && rows.with(Rows::len) > MAX_FULL);
+    // Between SUMMARY_FROM and MAX_FULL rows the user may ask for every cell.
+    let every_cell = RwSignal::new(false);
+    let can_show_every_cell = Memo::new(move |_| {
+        cols.with(Option::is_none) && (SUMMARY_FROM + 1..=MAX_FULL).contains(&rows.with(Rows::len))
+    });
+    let summarised = Memo::new(move |_| {
+        let n = rows.with(Rows::len);
+        cols.with(Option::is_none) && (n > MAX_FULL || (n > SUMMARY_FROM && !every_cell.get()))
+    });
 
     // What the view needs now, as job keys (None: nothing to compute).
     let cells_key = Memo::new(move |_| {
@@ -450,6 +463,15 @@ pub fn SimilarityHeatmap(
                     <option value="truth">"by ground-truth label"</option>
                 </select>
             </label>
+            <Show when=move || can_show_every_cell.get()>
+                <button
+                    class="heatmap-every-cell"
+                    aria-pressed=move || every_cell.get().to_string()
+                    on:click=move |_| every_cell.update(|e| *e = !*e)
+                >
+                    {move || if every_cell.get() { "Show the summary" } else { "Show every cell" }}
+                </button>
+            </Show>
         </div>
         {move || failure().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || busy().then(|| view! {
