@@ -148,7 +148,8 @@ async fn two_thousand_imported_vectors_survive_a_reload_and_every_view_holds() -
             .context("no labels generated")?;
         find(b, "select[name=gallery-label]")
             .await?
-            .select_by_value(&label)
+            // The filter's values say what they filter: `is:<label>`, `none`, `any`.
+            .select_by_value(&format!("is:{label}"))
             .await
             .with_context(|| format!("choosing {label} in the label filter"))?;
         b.wait_until(
