@@ -266,27 +266,7 @@ impl Worker for ComputeWorker {
                 prepare(&bytes, options).map(|p| Outcome::Prepared(Box::new(p)))
             }
             Job::Analyse { vectors, analysis } => {
-                let start = now_ms();
-                let mut last = start;
-                // Progress goes out while the job runs (gloo-worker posts each response
-                // at once), as extra replies to the same request id.
-                let mut progress = |fraction: f64| {
-                    let now = now_ms();
-                    if now - last >= PROGRESS_EVERY_MS {
-                        last = now;
-                        scope.respond(
-                            who,
-                            Reply {
-                                id: request.id,
-                                result: Ok(Outcome::Progress(fraction as f32)),
-                            },
-                        );
-                    }
-                };
-                analyse_with(&vectors, &analysis, &mut progress).map(|found| Outcome::Analysed {
-                    found,
-                    millis: now_ms() - start,
-                })
+                analysed(scope, who, request.id, &vectors, &analysis)
             }
             Job::Stage { batch, vectors } => {
                 match self.staged.iter_mut().find(|(b, _)| *b == batch) {
@@ -304,19 +284,13 @@ impl Worker for ComputeWorker {
                 batch,
                 parts,
                 analysis,
-            } => {
-                let start = now_ms();
-                self.take_staged(batch, parts)
-                    .map_err(|reason| WorkerError::Analysis {
-                        job: analysis.kind(),
-                        reason,
-                    })
-                    .and_then(|vectors| analyse(&vectors, &analysis))
-                    .map(|found| Outcome::Analysed {
-                        found,
-                        millis: now_ms() - start,
-                    })
-            }
+            } => self
+                .take_staged(batch, parts)
+                .map_err(|reason| WorkerError::Analysis {
+                    job: analysis.kind(),
+                    reason,
+                })
+                .and_then(|vectors| analysed(scope, who, request.id, &vectors, &analysis)),
         };
         scope.respond(
             who,
@@ -326,6 +300,37 @@ impl Worker for ComputeWorker {
             },
         );
     }
+}
+
+/// Runs an analysis, its progress going out while it runs (gloo-worker posts each
+/// response at once) as extra replies to the same request id, at most every
+/// `PROGRESS_EVERY_MS`.
+fn analysed(
+    scope: &WorkerScope<ComputeWorker>,
+    who: HandlerId,
+    id: u64,
+    vectors: &[Vec<f32>],
+    analysis: &Analysis,
+) -> Result<Outcome, WorkerError> {
+    let start = now_ms();
+    let mut last = start;
+    let mut progress = |fraction: f64| {
+        let now = now_ms();
+        if now - last >= PROGRESS_EVERY_MS {
+            last = now;
+            scope.respond(
+                who,
+                Reply {
+                    id,
+                    result: Ok(Outcome::Progress(fraction as f32)),
+                },
+            );
+        }
+    };
+    analyse_with(vectors, analysis, &mut progress).map(|found| Outcome::Analysed {
+        found,
+        millis: now_ms() - start,
+    })
 }
 
 #[cfg(test)]
