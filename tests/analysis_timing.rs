@@ -5,6 +5,9 @@
 //! `. scripts/env.sh && cargo test -p medinsight-web --release --target wasm32-unknown-unknown --test analysis_timing -- --include-ignored --nocapture`
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::now;
 use medinsight_web::worker::handler::analyse;
 use medinsight_web::worker::pool::ROWS_PER_PART;
 use medinsight_web::worker::protocol::{
@@ -16,10 +19,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const N: usize = 2000;
 const D: usize = 1024;
-
-fn now() -> f64 {
-    web_sys::window().unwrap().performance().unwrap().now()
-}
 
 fn data() -> Vec<Vec<f32>> {
     data_of(N)

@@ -7,6 +7,9 @@
 //! line's error path the way a user who opened `dist/` with another server would.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::sleep_ms;
 use medinsight_web::{App, PRODUCT_NAME};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -19,16 +22,6 @@ fn mount() -> web_sys::HtmlElement {
     document.body().unwrap().append_child(&host).unwrap();
     leptos::mount::mount_to(host.clone(), App).forget();
     host
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 /// Waits up to ~5 s for `pred` to hold on the element's text.

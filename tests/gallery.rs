@@ -3,9 +3,12 @@
 //! filter shows exactly one ground truth's images; clicks pick as a file manager does.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 
+use common::frames;
 use leptos::prelude::*;
 use medinsight_core::formats::session::SessionImage;
 use medinsight_core::settings::Settings;
@@ -18,18 +21,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const N: usize = 10_000;
 const LABELS: [&str; 4] = ["Atelectasis", "Edema", "Effusion", "Normal"];
-
-async fn frames(n: u32) {
-    for _ in 0..n {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            web_sys::window()
-                .unwrap()
-                .request_animation_frame(&resolve)
-                .unwrap();
-        });
-        wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-    }
-}
 
 /// The gallery of a session holding `N` vector-only images, mounted in a 520 px wide
 /// host; the session is handed back through the cell.

@@ -8,8 +8,11 @@
 //! `. scripts/env.sh && cargo test -p medinsight-web --release --target wasm32-unknown-unknown --test map -- --include-ignored --nocapture`
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{now, sleep_ms};
 use leptos::prelude::*;
 use medinsight_core::lifecycle::Stage;
 use medinsight_core::pipeline::PrepareOptions;
@@ -22,10 +25,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, *};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn now() -> f64 {
-    web_sys::window().unwrap().performance().unwrap().now()
-}
 
 /// A canvas in the page, shown at `css_width` × `css_height` CSS pixels.
 fn shown_canvas(css_width: u32, css_height: u32) -> web_sys::HtmlCanvasElement {
@@ -262,16 +261,6 @@ fn redraw_and_pca_at_ten_thousand() {
             p.iterations
         );
     }
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 /// `n` points in nine clusters, ids 1000 + index.

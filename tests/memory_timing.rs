@@ -8,8 +8,11 @@
 //! `. scripts/env.sh && cargo test -p medinsight-web --target wasm32-unknown-unknown --test memory_timing -- --include-ignored --nocapture`
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{now, sleep_ms};
 use leptos::prelude::*;
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
 use medinsight_web::persist::store::{Changes, ImageMeta, ImageRecord, PixelsRecord, Store};
@@ -20,20 +23,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn now() -> f64 {
-    web_sys::window().unwrap().performance().unwrap().now()
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
 
 /// (wasm linear memory, JavaScript heap used) in MB; the second is Chromium's
 /// `performance.memory`, `None` elsewhere.

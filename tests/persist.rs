@@ -3,6 +3,8 @@
 //! cleared.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -80,26 +82,13 @@ async fn the_session_store_round_trips_and_clears_in_indexeddb() {
     assert!(empty.images.is_empty() && empty.labels.labels.is_empty());
 }
 
+use common::{now, sleep_ms};
 use leptos::prelude::*;
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
 use medinsight_web::persist::store::{Store, StoredPng};
 use medinsight_web::platform::blobs;
 use medinsight_web::state::{ImageItem, Origin, Session, Stage};
 use medinsight_web::worker::protocol::PreparedImage;
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
-
-fn now() -> f64 {
-    web_sys::window().unwrap().performance().unwrap().now()
-}
 
 /// Waits up to 20 s for `done`.
 async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {

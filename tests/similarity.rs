@@ -3,8 +3,11 @@
 //! tab itself on a small matrix (at once, reordered by label on an edit).
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::sleep_ms;
 use gloo_worker::Codec;
 use leptos::prelude::*;
 use medinsight_core::analysis::blocks::BlockSummary;
@@ -126,16 +129,6 @@ fn the_similarity_job_answers_every_question_for_a_small_set() {
             "{order:?}"
         );
     }
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 /// A mouse event of `kind` at pixel (x, y) of `el`, as chromedriver sends one.

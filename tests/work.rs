@@ -4,9 +4,12 @@
 //! prepared: preparing and sending overlap.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use common::{now, sleep_ms};
 use leptos::prelude::*;
 use medinsight_core::endpoint::wire::{parse_request, ScoreResponse};
 use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
@@ -26,20 +29,6 @@ fn clip_tokens_are_counted_in_the_browser_as_natively() {
     let long = medinsight_web::work::tokens::count(&"lung ".repeat(80));
     assert_eq!(long.tokens, 80);
     assert_eq!(long.cut.as_deref(), Some("lung lung lung lung lung"));
-}
-
-fn now() -> f64 {
-    web_sys::window().unwrap().performance().unwrap().now()
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 /// Replaces the page's `fetch` with an endpoint that answers every scoring request
