@@ -9,7 +9,8 @@
 //! every run is deterministic. Features are the normalised embeddings; weights are f32
 //! (the products over 1024 values vectorise), sums and the bias f64.
 
-use super::neighbours::{axpy4, cosine_pairs, TopK};
+use super::kernels::axpy4;
+use super::neighbours::{cosine_pairs, TopK};
 use super::Embeddings;
 
 /// Training settings. `Copy + Default`.
@@ -104,7 +105,7 @@ impl Logistic {
             let last = self.classes - 1;
             let ws = [0, 1, 2, 3].map(|i| weights((c0 + i).min(last)));
             for r0 in [0, 2] {
-                let dots = super::neighbours::dots_2x4([xs[r0], xs[r0 + 1]], ws);
+                let dots = super::kernels::dots_2x4([xs[r0], xs[r0 + 1]], ws);
                 for (r, row) in dots.iter().enumerate() {
                     for (i, &dot) in row.iter().enumerate() {
                         let c = c0 + i;

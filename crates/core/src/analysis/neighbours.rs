@@ -9,6 +9,7 @@
 //! everything else scores high. With a label as reference, it says how unlike that
 //! class an image is.
 
+use super::kernels::dots_2x4;
 use super::Embeddings;
 
 /// A ranked neighbour.
@@ -250,198 +251,6 @@ pub(crate) fn cosine_pairs(
     }
 }
 
-/// The 8 dot products of 2 vectors with 4 others (all of one length, else the shortest
-/// counts), in f32: 4 lanes per product, the 6 blocks of 4 loaded per step serving 8
-/// multiplications, the lanes summed as `(l0 + l2) + (l1 + l3)` at the end and the tail
-/// (a length not a multiple of 4) added in order. Every implementation sums in that
-/// order, so all give the same bits; they agree with [`super::dot`] to rounding.
-pub(crate) fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
-    blocked::dots_2x4(a, b)
-}
-
-/// `y += ((s₀·x₀ + s₁·x₁) + s₂·x₂) + s₃·x₃` over the shortest slice: four rows' share of
-/// a gradient with one load and one store of `y` (an `axpy` per row is bound by them).
-pub(crate) fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) {
-    let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
-    let done = blocked::axpy4(s, x, &mut y[..n]);
-    for i in done..n {
-        y[i] += s[0] * x[0][i] + s[1] * x[1][i] + s[2] * x[2][i] + s[3] * x[3][i];
-    }
-}
-
-/// The register-blocked kernels, one implementation per instruction set as in
-/// `analysis::kernels` (whose dispatcher the similarity view's Gram kernel joins; these
-/// stay private to the analyses until the two are folded together). Explicit SIMD,
-/// because LLVM vectorises the portable form badly: for 2 × 4 products its SLP
-/// vectoriser packs *across* products (a transpose by shuffles on every step, seen in
-/// the x86-64 disassembly, slower than the plain dot product), and for wasm32 it does
-/// not vectorise such loops at all (see `kernels::wasm32`).
-mod blocked {
-    /// The portable kernels: correct everywhere, fast nowhere in particular.
-    #[cfg_attr(
-        any(
-            target_arch = "x86_64",
-            all(target_arch = "wasm32", target_feature = "simd128")
-        ),
-        allow(dead_code)
-    )]
-    pub(super) mod portable {
-        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
-            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
-            let blocks = n / 4;
-            let mut lanes = [[[0f32; 4]; 4]; 2];
-            for i in 0..blocks {
-                for (r, row) in lanes.iter_mut().enumerate() {
-                    for (c, acc) in row.iter_mut().enumerate() {
-                        for (l, v) in acc.iter_mut().enumerate() {
-                            *v += a[r][i * 4 + l] * b[c][i * 4 + l];
-                        }
-                    }
-                }
-            }
-            finish(a, b, lanes, blocks * 4, n)
-        }
-
-        /// `axpy4` on the whole blocks of 4; returns where the tail starts.
-        pub fn axpy4(_s: [f32; 4], _x: [&[f32]; 4], _y: &mut [f32]) -> usize {
-            0
-        }
-
-        /// Lanes summed as `(l0 + l2) + (l1 + l3)`, then the tail from `from` to `n`.
-        pub fn finish(
-            a: [&[f32]; 2],
-            b: [&[f32]; 4],
-            lanes: [[[f32; 4]; 4]; 2],
-            from: usize,
-            n: usize,
-        ) -> [[f32; 4]; 2] {
-            let mut out = lanes.map(|row| row.map(|l| (l[0] + l[2]) + (l[1] + l[3])));
-            for (r, row) in out.iter_mut().enumerate() {
-                for (c, sum) in row.iter_mut().enumerate() {
-                    for i in from..n {
-                        *sum += a[r][i] * b[c][i];
-                    }
-                }
-            }
-            out
-        }
-    }
-
-    /// SSE2, the x86-64 baseline: always there, no detection needed.
-    #[cfg(target_arch = "x86_64")]
-    mod x86_64 {
-        use core::arch::x86_64::*;
-
-        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
-            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
-            let blocks = n / 4;
-            let mut out = [[[0f32; 4]; 4]; 2];
-            // SAFETY: SSE2 is part of x86-64; every load reads i * 4 .. i * 4 + 4 with
-            // i < n / 4, within each slice (all are at least n long); unaligned loads
-            // and stores are used throughout.
-            unsafe {
-                let mut s = [[_mm_setzero_ps(); 4]; 2];
-                for i in 0..blocks {
-                    let x0 = _mm_loadu_ps(a[0].as_ptr().add(i * 4));
-                    let x1 = _mm_loadu_ps(a[1].as_ptr().add(i * 4));
-                    for c in 0..4 {
-                        let y = _mm_loadu_ps(b[c].as_ptr().add(i * 4));
-                        s[0][c] = _mm_add_ps(s[0][c], _mm_mul_ps(x0, y));
-                        s[1][c] = _mm_add_ps(s[1][c], _mm_mul_ps(x1, y));
-                    }
-                }
-                for r in 0..2 {
-                    for c in 0..4 {
-                        _mm_storeu_ps(out[r][c].as_mut_ptr(), s[r][c]);
-                    }
-                }
-            }
-            super::portable::finish(a, b, out, blocks * 4, n)
-        }
-
-        pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
-            let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
-            let blocks = n / 4;
-            // SAFETY: as above; `y` is borrowed mutably, so nothing else reads it.
-            unsafe {
-                let sv = s.map(|v| _mm_set1_ps(v));
-                for i in 0..blocks {
-                    let at = |v: &[f32]| _mm_loadu_ps(v.as_ptr().add(i * 4));
-                    let t = _mm_add_ps(_mm_mul_ps(sv[0], at(x[0])), _mm_mul_ps(sv[1], at(x[1])));
-                    let t = _mm_add_ps(t, _mm_mul_ps(sv[2], at(x[2])));
-                    let t = _mm_add_ps(t, _mm_mul_ps(sv[3], at(x[3])));
-                    let py = y.as_mut_ptr().add(i * 4);
-                    _mm_storeu_ps(py, _mm_add_ps(_mm_loadu_ps(py), t));
-                }
-            }
-            blocks * 4
-        }
-    }
-
-    /// WebAssembly SIMD, what the browser runs (`.cargo/config.toml` enables it).
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    mod wasm32 {
-        use core::arch::wasm32::*;
-
-        pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
-            let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
-            let blocks = n / 4;
-            let mut out = [[[0f32; 4]; 4]; 2];
-            let mut s = [[f32x4_splat(0.0); 4]; 2];
-            for i in 0..blocks {
-                // SAFETY: i * 4 + 4 <= n, within every slice; wasm loads need no
-                // alignment.
-                let at = |v: &[f32]| unsafe { v128_load(v.as_ptr().add(i * 4) as *const v128) };
-                let (x0, x1) = (at(a[0]), at(a[1]));
-                for c in 0..4 {
-                    let y = at(b[c]);
-                    s[0][c] = f32x4_add(s[0][c], f32x4_mul(x0, y));
-                    s[1][c] = f32x4_add(s[1][c], f32x4_mul(x1, y));
-                }
-            }
-            for r in 0..2 {
-                for c in 0..4 {
-                    out[r][c] = [
-                        f32x4_extract_lane::<0>(s[r][c]),
-                        f32x4_extract_lane::<1>(s[r][c]),
-                        f32x4_extract_lane::<2>(s[r][c]),
-                        f32x4_extract_lane::<3>(s[r][c]),
-                    ];
-                }
-            }
-            super::portable::finish(a, b, out, blocks * 4, n)
-        }
-
-        pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
-            let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
-            let blocks = n / 4;
-            let sv = s.map(|v| f32x4_splat(v));
-            for i in 0..blocks {
-                // SAFETY: i * 4 + 4 <= n, within every slice; `y` is borrowed mutably.
-                unsafe {
-                    let at = |v: &[f32]| v128_load(v.as_ptr().add(i * 4) as *const v128);
-                    let t = f32x4_add(f32x4_mul(sv[0], at(x[0])), f32x4_mul(sv[1], at(x[1])));
-                    let t = f32x4_add(t, f32x4_mul(sv[2], at(x[2])));
-                    let t = f32x4_add(t, f32x4_mul(sv[3], at(x[3])));
-                    let py = y.as_mut_ptr().add(i * 4) as *mut v128;
-                    v128_store(py, f32x4_add(v128_load(py), t));
-                }
-            }
-            blocks * 4
-        }
-    }
-
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        all(target_arch = "wasm32", target_feature = "simd128")
-    )))]
-    pub(super) use portable::{axpy4, dots_2x4};
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    pub(super) use wasm32::{axpy4, dots_2x4};
-    #[cfg(target_arch = "x86_64")]
-    pub(super) use x86_64::{axpy4, dots_2x4};
-}
-
 /// Row indices ordered from the most to the least outlying.
 pub fn rank_desc(scores: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
@@ -623,7 +432,10 @@ mod tests {
             let e = random(6, dim, dim as u64 + 7);
             let r: Vec<&[f32]> = (0..6).map(|i| e.row(i)).collect();
             let (a, b) = ([r[0], r[1]], [r[2], r[3], r[4], r[5]]);
-            let (got, portable) = (dots_2x4(a, b), blocked::portable::dots_2x4(a, b));
+            let (got, portable) = (
+                dots_2x4(a, b),
+                crate::analysis::kernels::portable::dots_2x4(a, b),
+            );
             assert_eq!(
                 got.map(|x| x.map(f32::to_bits)),
                 portable.map(|x| x.map(f32::to_bits))
@@ -631,7 +443,7 @@ mod tests {
             let s = [0.5, -1.25, 3.0e-3, 7.0];
             let mut y: Vec<f32> = e.row(5).to_vec();
             let mut expected = y.clone();
-            axpy4(s, [r[0], r[1], r[2], r[3]], &mut y);
+            crate::analysis::kernels::axpy4(s, [r[0], r[1], r[2], r[3]], &mut y);
             for (i, v) in expected.iter_mut().enumerate() {
                 *v += s[0] * r[0][i] + s[1] * r[1][i] + s[2] * r[2][i] + s[3] * r[3][i];
             }

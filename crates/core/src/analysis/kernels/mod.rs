@@ -10,6 +10,9 @@
 //! aarch64) without any `unsafe`. Callers use [`dot`], [`dot_unclamped`] and [`axpy`]
 //! (re-exported by `analysis`) and never name an implementation.
 //!
+//! [`dots_2x4`] (2 rows against 4) and [`axpy4`] (four rows' share of a gradient) are
+//! the register-blocked steps of the outlier scores, kNN and the classifier's training.
+//!
 //! [`gram`] and [`gram_symmetric`] — every row of one matrix against every row of
 //! another — are the similarity heatmap's kernel. A plain double loop of [`dot`] over
 //! 2 048 rows of 1024 floats streams the whole 8 MB right-hand matrix past every left
@@ -83,6 +86,53 @@ pub fn dot_2x2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
     )))]
     {
         portable::dot_2x2(a0, a1, b0, b1)
+    }
+}
+
+/// The 8 dot products of 2 vectors with 4 others (all of one length, else the shortest
+/// counts), in f32: 4 lanes per product, the 6 blocks of 4 loaded per step serving 8
+/// multiplications, the lanes summed as `(l0 + l2) + (l1 + l3)` at the end and the tail
+/// (a length not a multiple of 4) added in order. Every implementation sums in that
+/// order, so all give the same bits; they agree with [`dot`] to rounding. Explicit SIMD
+/// on x86-64 and wasm32, because LLVM vectorises the portable form badly: its SLP
+/// vectoriser packs *across* products (a transpose by shuffles on every step, seen in
+/// the x86-64 disassembly, slower than the plain dot product), and for wasm32 it does not
+/// vectorise such loops at all. The outlier scores, kNN and the classifier use it.
+#[inline]
+pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        wasm32::dots_2x4(a, b)
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86_64::dots_2x4(a, b)
+    }
+    #[cfg(not(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        target_arch = "x86_64"
+    )))]
+    {
+        portable::dots_2x4(a, b)
+    }
+}
+
+/// `y += ((s₀·x₀ + s₁·x₁) + s₂·x₂) + s₃·x₃` over the shortest slice: four rows' share of
+/// a gradient with one load and one store of `y` (an `axpy` per row is bound by them).
+pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) {
+    let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+    let y = &mut y[..n];
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = wasm32::axpy4(s, x, y);
+    #[cfg(target_arch = "x86_64")]
+    let done = x86_64::axpy4(s, x, y);
+    #[cfg(not(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        target_arch = "x86_64"
+    )))]
+    let done = portable::axpy4(s, x, y);
+    for i in done..n {
+        y[i] += s[0] * x[0][i] + s[1] * x[1][i] + s[2] * x[2][i] + s[3] * x[3][i];
     }
 }
 

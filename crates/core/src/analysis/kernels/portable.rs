@@ -95,3 +95,45 @@ pub fn dot_2x2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
         fold(l11, r1, s1),
     ]
 }
+
+/// [`super::dots_2x4`], in plain Rust.
+pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+    let blocks = n / 4;
+    let mut lanes = [[[0f32; 4]; 4]; 2];
+    for i in 0..blocks {
+        for (r, row) in lanes.iter_mut().enumerate() {
+            for (c, acc) in row.iter_mut().enumerate() {
+                for (l, v) in acc.iter_mut().enumerate() {
+                    *v += a[r][i * 4 + l] * b[c][i * 4 + l];
+                }
+            }
+        }
+    }
+    finish_2x4(a, b, lanes, blocks * 4, n)
+}
+
+/// `axpy4` on the whole blocks of 4 — none here: the caller's tail loop does all of
+/// them; returns where the tail starts.
+pub fn axpy4(_s: [f32; 4], _x: [&[f32]; 4], _y: &mut [f32]) -> usize {
+    0
+}
+
+/// Lanes summed as `(l0 + l2) + (l1 + l3)`, then the tail from `from` to `n`.
+pub fn finish_2x4(
+    a: [&[f32]; 2],
+    b: [&[f32]; 4],
+    lanes: [[[f32; 4]; 4]; 2],
+    from: usize,
+    n: usize,
+) -> [[f32; 4]; 2] {
+    let mut out = lanes.map(|row| row.map(|l| (l[0] + l[2]) + (l[1] + l[3])));
+    for (r, row) in out.iter_mut().enumerate() {
+        for (c, sum) in row.iter_mut().enumerate() {
+            for i in from..n {
+                *sum += a[r][i] * b[c][i];
+            }
+        }
+    }
+    out
+}

@@ -113,3 +113,53 @@ pub fn dot_2x2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
         fold(s0, s1, a1, b1),
     ]
 }
+
+/// [`super::dots_2x4`] with `f32x4`.
+pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+    let blocks = n / 4;
+    let mut out = [[[0f32; 4]; 4]; 2];
+    let mut s = [[f32x4_splat(0.0); 4]; 2];
+    for i in 0..blocks {
+        // SAFETY: i * 4 + 4 <= n, within every slice; wasm loads need no
+        // alignment.
+        let at = |v: &[f32]| unsafe { v128_load(v.as_ptr().add(i * 4) as *const v128) };
+        let (x0, x1) = (at(a[0]), at(a[1]));
+        for c in 0..4 {
+            let y = at(b[c]);
+            s[0][c] = f32x4_add(s[0][c], f32x4_mul(x0, y));
+            s[1][c] = f32x4_add(s[1][c], f32x4_mul(x1, y));
+        }
+    }
+    for r in 0..2 {
+        for c in 0..4 {
+            out[r][c] = [
+                f32x4_extract_lane::<0>(s[r][c]),
+                f32x4_extract_lane::<1>(s[r][c]),
+                f32x4_extract_lane::<2>(s[r][c]),
+                f32x4_extract_lane::<3>(s[r][c]),
+            ];
+        }
+    }
+    super::portable::finish_2x4(a, b, out, blocks * 4, n)
+}
+
+/// [`super::axpy4`] on the whole blocks of 4, with `f32x4`; returns where the tail
+/// starts.
+pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
+    let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+    let blocks = n / 4;
+    let sv = s.map(|v| f32x4_splat(v));
+    for i in 0..blocks {
+        // SAFETY: i * 4 + 4 <= n, within every slice; `y` is borrowed mutably.
+        unsafe {
+            let at = |v: &[f32]| v128_load(v.as_ptr().add(i * 4) as *const v128);
+            let t = f32x4_add(f32x4_mul(sv[0], at(x[0])), f32x4_mul(sv[1], at(x[1])));
+            let t = f32x4_add(t, f32x4_mul(sv[2], at(x[2])));
+            let t = f32x4_add(t, f32x4_mul(sv[3], at(x[3])));
+            let py = y.as_mut_ptr().add(i * 4) as *mut v128;
+            v128_store(py, f32x4_add(v128_load(py), t));
+        }
+    }
+    blocks * 4
+}

@@ -1,4 +1,5 @@
-//! The Gram kernel's 2 × 2 step with explicit SSE2, for x86-64 (where SSE2 is part of
+//! The Gram kernel's 2 × 2 step and the analyses' 2 × 4 and four-row `axpy` steps with
+//! explicit SSE2, for x86-64 (where SSE2 is part of
 //! the baseline: every x86-64 CPU has it, so there is nothing to detect at run time).
 //!
 //! It exists because LLVM does not vectorise the portable 2 × 2 step reliably: checked
@@ -74,4 +75,51 @@ fn sse2(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32]) -> [f64; 4] {
         fold(r0, r1, a1, b0),
         fold(s0, s1, a1, b1),
     ]
+}
+
+/// [`super::dots_2x4`] with SSE2.
+pub fn dots_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+    let blocks = n / 4;
+    let mut out = [[[0f32; 4]; 4]; 2];
+    // SAFETY: SSE2 is part of x86-64; every load reads i * 4 .. i * 4 + 4 with
+    // i < n / 4, within each slice (all are at least n long); unaligned loads
+    // and stores are used throughout.
+    unsafe {
+        let mut s = [[_mm_setzero_ps(); 4]; 2];
+        for i in 0..blocks {
+            let x0 = _mm_loadu_ps(a[0].as_ptr().add(i * 4));
+            let x1 = _mm_loadu_ps(a[1].as_ptr().add(i * 4));
+            for c in 0..4 {
+                let y = _mm_loadu_ps(b[c].as_ptr().add(i * 4));
+                s[0][c] = _mm_add_ps(s[0][c], _mm_mul_ps(x0, y));
+                s[1][c] = _mm_add_ps(s[1][c], _mm_mul_ps(x1, y));
+            }
+        }
+        for r in 0..2 {
+            for c in 0..4 {
+                _mm_storeu_ps(out[r][c].as_mut_ptr(), s[r][c]);
+            }
+        }
+    }
+    super::portable::finish_2x4(a, b, out, blocks * 4, n)
+}
+
+/// [`super::axpy4`] on the whole blocks of 4, with SSE2; returns where the tail starts.
+pub fn axpy4(s: [f32; 4], x: [&[f32]; 4], y: &mut [f32]) -> usize {
+    let n = x.iter().map(|v| v.len()).fold(y.len(), usize::min);
+    let blocks = n / 4;
+    // SAFETY: as above; `y` is borrowed mutably, so nothing else reads it.
+    unsafe {
+        let sv = s.map(|v| _mm_set1_ps(v));
+        for i in 0..blocks {
+            let at = |v: &[f32]| _mm_loadu_ps(v.as_ptr().add(i * 4));
+            let t = _mm_add_ps(_mm_mul_ps(sv[0], at(x[0])), _mm_mul_ps(sv[1], at(x[1])));
+            let t = _mm_add_ps(t, _mm_mul_ps(sv[2], at(x[2])));
+            let t = _mm_add_ps(t, _mm_mul_ps(sv[3], at(x[3])));
+            let py = y.as_mut_ptr().add(i * 4);
+            _mm_storeu_ps(py, _mm_add_ps(_mm_loadu_ps(py), t));
+        }
+    }
+    blocks * 4
 }
