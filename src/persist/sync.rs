@@ -43,6 +43,8 @@ use crate::state::{Embedded, ImageItem, LabelItem, Origin, Prepared, Session, St
 /// Least time between two write transactions, in milliseconds (unless a full chunk is
 /// waiting).
 pub const PASS_MS: f64 = 300.0;
+/// How often a writer waiting for its pass looks for a finished vector, in milliseconds.
+const VECTOR_CHECK_MS: f64 = 25.0;
 /// Most records in one write transaction (~1 MB of vectors).
 pub const CHUNK: usize = 256;
 /// Images per watcher: ids `g·GROUP .. (g+1)·GROUP`.
@@ -113,6 +115,9 @@ struct Due {
     /// Every image is gone: the image stores are emptied.
     all_gone: bool,
     labels: bool,
+    /// A finished vector is among the records: it is written without waiting for the
+    /// pass, so a tab closed or reloaded right after a batch comes back loses nothing.
+    vectors: bool,
 }
 
 impl Due {
@@ -329,11 +334,14 @@ impl Session {
                         }
                     }
                     let Some(now) = Kept::of(item) else { continue };
-                    let before = kept.get(&item.id).and_then(|k| k.fingerprint);
+                    let before = kept.get(&item.id);
+                    let old_pixels = before.and_then(|k| k.fingerprint);
+                    let old_vector = before.and_then(|k| k.key);
                     due.image(
                         item.id,
-                        now.fingerprint.is_some() && now.fingerprint != before,
+                        now.fingerprint.is_some() && now.fingerprint != old_pixels,
                     );
+                    due.vectors |= now.key.is_some() && now.key != old_vector;
                     kept.insert(item.id, now);
                     found = true;
                 }
@@ -367,15 +375,19 @@ impl Session {
                     let since = s
                         .last_write
                         .map_or(PASS_MS, |t| crate::platform::clock::now_ms() - t);
-                    if s.due.len() >= CHUNK {
+                    if s.due.len() >= CHUNK || s.due.vectors {
                         0.0
                     } else {
                         PASS_MS - since
                     }
                 });
-                let Some(wait) = wait else { return };
-                if wait > 0.0 {
-                    gloo_timers::future::TimeoutFuture::new(wait.ceil() as u32).await;
+                let Some(mut wait) = wait else { return };
+                // Waited in short steps, so that a finished vector arriving meanwhile
+                // goes out at once.
+                while wait > 0.0 && state.try_with_value(|s| !s.due.vectors) == Some(true) {
+                    let step = wait.min(VECTOR_CHECK_MS);
+                    gloo_timers::future::TimeoutFuture::new(step.ceil() as u32).await;
+                    wait -= step;
                 }
                 let Some(changes) = state.try_update_value(|s| session.take_chunk(&mut s.due))
                 else {
@@ -418,6 +430,9 @@ impl Session {
     /// skipped: its deletion is due too).
     fn take_chunk(&self, due: &mut Due) -> Changes {
         let mut changes = Changes::default();
+        // The vectors waiting go in this chunk (or, past a full chunk, in the next one,
+        // which does not wait either).
+        due.vectors = false;
         if std::mem::take(&mut due.all_gone) {
             changes.cleared = true;
         }
