@@ -53,7 +53,7 @@ fn decimal(bytes: u64) -> String {
 /// A limit in the binary unit it is a whole number of ("1 GiB"), else in bytes.
 fn binary(bytes: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }
