@@ -37,7 +37,7 @@ use futures::future::{select, Either};
 use medinsight_core::pipeline::{check_file_size, PrepareOptions, MAX_FILE_BYTES};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, File, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{ErrorEvent, Event, File, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::worker::handler::READY;
 use crate::worker::protocol::{
@@ -94,7 +94,7 @@ struct Sent {
 struct Live {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
 }
 
 impl Drop for Live {
@@ -548,13 +548,15 @@ fn spawn(
             }
         })
     };
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+    let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
         // The page handles it: no "uncaught" report of the worker's error on the page.
         event.prevent_default();
         if let Some(shared) = weak.upgrade() {
-            let detail = match event.message() {
-                m if m.is_empty() => "the worker stopped".to_string(),
-                m => m,
+            // An uncaught error is an `ErrorEvent`; a script that failed to load, a
+            // plain `Event`.
+            let detail = match event.dyn_ref::<ErrorEvent>().map(ErrorEvent::message) {
+                Some(m) if !m.is_empty() => m,
+                _ => "the worker stopped, or its script could not be loaded".to_string(),
             };
             died(&shared, slot, generation, detail);
         }

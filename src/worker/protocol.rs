@@ -142,11 +142,6 @@ pub enum Job {
         limit: u64,
         options: PrepareOptions,
     },
-    /// Panics in the worker, as a decoder bug would: how the browser tests check that
-    /// the pool notices a dead worker at once. Only in debug builds (the tests'); a
-    /// release build has no such job.
-    #[cfg(debug_assertions)]
-    Crash,
     Analyse {
         vectors: Vec<Vec<f32>>,
         analysis: Analysis,
@@ -164,6 +159,12 @@ pub enum Job {
         parts: usize,
         analysis: Analysis,
     },
+    /// Panics in the worker, as a decoder bug would: how the browser tests check that
+    /// the pool notices a dead worker at once. Only in debug builds (the tests'); a
+    /// release build has no such job. Last, so the other jobs' wire numbers are the same
+    /// in both.
+    #[cfg(debug_assertions)]
+    Crash,
 }
 
 impl Job {
