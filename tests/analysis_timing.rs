@@ -68,15 +68,19 @@ fn analyses_at_two_thousand_images() {
     }
 }
 
+/// A message as the pool and its workers post it: bincode in a `Uint8Array`.
+fn encode(value: &impl serde::Serialize) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bincode::serialize(value).unwrap().as_slice())
+}
+
 /// The similarity view's worker jobs in the browser's engine: the full matrix at its
 /// limit (2 048 rows) and the clustered order there, the summary at 10 000 rows (as
 /// loaded and clustered), and what sending 10 000 vectors costs the page's thread
-/// (gloo-worker's bincode encoding): as one `Vec<Vec<f32>>`, and as the pool sends the
+/// (bincode, as the pool encodes its messages): as one `Vec<Vec<f32>>`, and as the pool sends the
 /// similarity jobs' vectors, in parts of bytes.
 #[wasm_bindgen_test]
 #[ignore]
 fn similarity_jobs_at_two_and_ten_thousand_images() {
-    use gloo_worker::Codec;
     let full = data_of(2048);
     let mut cells = None;
     for (what, question) in [
@@ -91,8 +95,8 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
         console_log!("{what:<36} {:>8.0} ms", now() - t);
         cells.get_or_insert(found);
     }
-    // The 16 MB of cosines arriving on the page: gloo-worker's decoding of the reply.
-    let reply = gloo_worker::Bincode::encode(Reply {
+    // The 16 MB of cosines arriving on the page: the pool's decoding of the reply.
+    let reply = encode(&Reply {
         id: 1,
         result: Ok(Outcome::Analysed {
             found: cells.unwrap(),
@@ -100,7 +104,7 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
         }),
     });
     let t = now();
-    let _: Reply = gloo_worker::Bincode::decode(reply);
+    let _: Reply = bincode::deserialize(&reply.to_vec()).unwrap();
     console_log!(
         "{:<36} {:>8.0} ms",
         "decoding 2 048² cosines on the page",
@@ -117,7 +121,7 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
         console_log!("{what:<36} {:>8.0} ms", now() - t);
     }
     let t = now();
-    let message = gloo_worker::Bincode::encode(Request {
+    let message = encode(&Request {
         id: 1,
         job: Job::Analyse {
             vectors: many.clone(),
@@ -127,7 +131,7 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
     console_log!(
         "sending 10 000 × 1024 as Vec<Vec<f32>>: encode {:.0} ms ({} MB)",
         now() - t,
-        js_sys::Uint8Array::from(message).length() / 1_000_000
+        message.length() / 1_000_000
     );
     // What the pool sends instead: parts of 2 000 vectors, each one block of bytes,
     // with the page free between parts. One part's copy and encoding:
@@ -138,7 +142,7 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
     }
     let copied = now() - t;
     let t = now();
-    let message = gloo_worker::Bincode::encode(Request {
+    let message = encode(&Request {
         id: 0,
         job: Job::Stage {
             batch: 1,
@@ -148,7 +152,7 @@ fn similarity_jobs_at_two_and_ten_thousand_images() {
     console_log!(
         "one part of {ROWS_PER_PART} as FlatVectors: copy {copied:.0} ms, encode {:.0} ms ({} MB)",
         now() - t,
-        js_sys::Uint8Array::from(message).length() / 1_000_000
+        message.length() / 1_000_000
     );
 }
 

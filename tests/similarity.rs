@@ -8,7 +8,6 @@ mod common;
 use std::sync::Arc;
 
 use common::sleep_ms;
-use gloo_worker::Codec;
 use leptos::prelude::*;
 use medinsight_core::analysis::blocks::BlockSummary;
 use medinsight_core::analysis::{dot_unclamped, Embeddings};
@@ -40,7 +39,7 @@ fn vectors(n: usize, d: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// What the worker would send back for `question`, through gloo-worker's own codec
+/// What the worker would send back for `question`, through the pool's wire form
 /// (bincode into a `Uint8Array` and back), so the wire form is tested too.
 fn ask(v: &[Vec<f32>], question: SimilarityQuestion) -> SimilarityFound {
     let found = analyse(v, &Analysis::Similarity(question)).expect("an answer");
@@ -48,7 +47,8 @@ fn ask(v: &[Vec<f32>], question: SimilarityQuestion) -> SimilarityFound {
         id: 7,
         result: Ok(Outcome::Analysed { found, millis: 1.0 }),
     };
-    let back: Reply = gloo_worker::Bincode::decode(gloo_worker::Bincode::encode(reply));
+    let wire = js_sys::Uint8Array::from(bincode::serialize(&reply).unwrap().as_slice());
+    let back: Reply = bincode::deserialize(&wire.to_vec()).unwrap();
     match back.result {
         Ok(Outcome::Analysed {
             found: Found::Similarity(f),

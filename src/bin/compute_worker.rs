@@ -1,9 +1,5 @@
-//! Entry of the compute Web Worker (see `compute_worker`).
-
-use gloo_worker::Registrable;
-use medinsight_web::worker::handler::ComputeWorker;
+//! Entry of the compute Web Worker (see `worker::handler::run`).
 
 fn main() {
-    console_error_panic_hook::set_once();
-    ComputeWorker::registrar().register();
+    medinsight_web::worker::handler::run();
 }

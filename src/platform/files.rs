@@ -6,6 +6,7 @@
 //! for a folder picked with the picker, the `FileSystemEntry` tree for a drop, nothing
 //! for plain files and pastes — and this module turns all three into [`Incoming`].
 //! Callback-style entry APIs are wrapped into promises so the walk reads as async code.
+//! Files to prepare are read by the compute worker itself ([`read_in_worker`]).
 
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -142,6 +143,15 @@ async fn callback_promise(
 
 fn describe(e: JsValue) -> ReadError {
     ReadError::Browser(crate::platform::js_error_text(&e))
+}
+
+/// The whole of a `File` or `Blob`, read synchronously: only in a worker
+/// (`FileReaderSync` exists nowhere else), where the compute worker reads the file it
+/// is sent, so the page never holds its bytes.
+pub fn read_in_worker(blob: &web_sys::Blob) -> Result<Vec<u8>, ReadError> {
+    let reader = web_sys::FileReaderSync::new().map_err(describe)?;
+    let buffer = reader.read_as_array_buffer(blob).map_err(describe)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// The whole file, read into memory.

@@ -1,5 +1,6 @@
 //! Keeps the preparation workers busy: whenever images are queued, one loop per worker
-//! takes the next queued image, reads its file, has it prepared, and stores the result
+//! takes the next queued image, sends its `File` to be read and prepared in the worker
+//! (over `core::pipeline::MAX_FILE_BYTES` refused unread), and stores the result
 //! (or the reason it failed) on the image: the PNG and its thumbnail as `Blob`s
 //! ([`ImageItem::set_prepared`]), so no prepared pixels stay in the page's heap. Queued
 //! images are taken in gallery order, so thumbnails fill in from the top; the search
@@ -80,13 +81,12 @@ impl Preparer {
                 continue;
             };
             let options = item.options.get_untracked();
-            let result = match crate::platform::files::read_bytes(&file).await {
-                Ok(bytes) => pool
-                    .run_prepare(worker, bytes, options)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            // The worker reads the file itself (a file over the limit is refused
+            // unread): the page never holds its bytes.
+            let result = pool
+                .run_prepare(worker, &file, options)
+                .await
+                .map_err(|e| e.to_string());
             // The image may have been removed, or its options changed, meanwhile.
             if self.session.image(item.id).is_none() {
                 continue;

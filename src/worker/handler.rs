@@ -5,9 +5,15 @@
 //!
 //! It runs `medinsight-core` — the same code as `medinsight prepare` and the native
 //! tests — in its own wasm instance, built by Trunk from `src/bin/compute_worker.rs`
-//! (see `index.html`), and answers the [`super::protocol`].
+//! (see `index.html`), and answers the [`super::protocol`]: [`run`] is its entry point,
+//! [`ComputeWorker::received`] what it does with each request.
 
-use gloo_worker::{HandlerId, Worker, WorkerScope};
+use std::cell::Cell;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
 use medinsight_core::analysis::blocks::{BlockSummary, MAX_BLOCKS, MAX_FULL};
 use medinsight_core::analysis::classifier::{classify, Predicted, TrainOptions};
 use medinsight_core::analysis::neighbours::outlier_scores_with;
@@ -17,8 +23,8 @@ use medinsight_core::analysis::{pca, Embeddings};
 use medinsight_core::pipeline::{self, PrepareOptions};
 
 use super::protocol::{
-    Analysis, Classification, FlatVectors, Found, Job, Outcome, PreparedImage, Projection, Reply,
-    Request, SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
+    Analysis, Classification, FlatVectors, Found, Job, JobKind, Outcome, PreparedImage, Projection,
+    Reply, Request, SimilarityFound, SimilarityQuestion, SummaryOrder, WorkerError,
 };
 
 /// Runs the pipeline; the error carries the message the user sees.
@@ -249,25 +255,23 @@ impl ComputeWorker {
     }
 }
 
-impl Worker for ComputeWorker {
-    type Message = ();
-    type Input = Request;
-    type Output = Reply;
-
-    fn create(_scope: &WorkerScope<Self>) -> Self {
-        Self::default()
-    }
-
-    fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
-
-    fn received(&mut self, scope: &WorkerScope<Self>, request: Request, who: HandlerId) {
+impl ComputeWorker {
+    /// Answers `request` (with `attachment`, the `File` of a preparation) through
+    /// `respond`: once, or for a long analysis also with progress first; a staged part
+    /// is not answered.
+    pub fn received(&mut self, request: Request, attachment: &JsValue, respond: &dyn Fn(Reply)) {
+        let id = request.id;
         let result = match request.job {
-            Job::Prepare { bytes, options } => {
-                prepare(&bytes, options).map(|p| Outcome::Prepared(Box::new(p)))
-            }
-            Job::Analyse { vectors, analysis } => {
-                analysed(scope, who, request.id, &vectors, &analysis)
-            }
+            Job::Prepare {
+                name,
+                limit,
+                options,
+            } => read_file(attachment, &name, limit)
+                .and_then(|bytes| prepare(&bytes, options))
+                .map(|p| Outcome::Prepared(Box::new(p))),
+            #[cfg(debug_assertions)]
+            Job::Crash => panic!("this worker was asked to crash"),
+            Job::Analyse { vectors, analysis } => analysed(respond, id, &vectors, &analysis),
             Job::Stage { batch, vectors } => {
                 match self.staged.iter_mut().find(|(b, _)| *b == batch) {
                     Some((_, parts)) => parts.push(vectors),
@@ -290,24 +294,93 @@ impl Worker for ComputeWorker {
                     job: analysis.kind(),
                     reason,
                 })
-                .and_then(|vectors| analysed(scope, who, request.id, &vectors, &analysis)),
+                .and_then(|vectors| analysed(respond, id, &vectors, &analysis)),
         };
-        scope.respond(
-            who,
-            Reply {
-                id: request.id,
-                result,
-            },
-        );
+        respond(Reply { id, result });
     }
 }
 
-/// Runs an analysis, its progress going out while it runs (gloo-worker posts each
-/// response at once) as extra replies to the same request id, at most every
-/// `PROGRESS_EVERY_MS`.
+/// The bytes of the file sent with a preparation, refused by its size before reading
+/// (the page checked it already; the worker does not rely on that).
+fn read_file(attachment: &JsValue, name: &str, limit: u64) -> Result<Vec<u8>, WorkerError> {
+    let blob = attachment
+        .dyn_ref::<web_sys::Blob>()
+        .ok_or_else(|| WorkerError::Read("no file came with the job".into()))?;
+    pipeline::check_file_size(name, blob.size() as u64, limit)?;
+    crate::platform::files::read_in_worker(blob).map_err(|e| WorkerError::Read(e.to_string()))
+}
+
+thread_local! {
+    /// The job this worker is running, for the panic hook to name.
+    static RUNNING: Cell<Option<(u64, JobKind)>> = const { Cell::new(None) };
+}
+
+/// What the worker posts once it listens: the page holds its jobs until then.
+pub const READY: &str = "ready";
+
+/// The worker's entry point (`src/bin/compute_worker.rs`, and the browser tests' worker):
+/// installs the panic hook, listens to the page, and says it is ready.
+///
+/// A panic in wasm aborts the instance, so the hook posts the running job's
+/// [`WorkerError::Crashed`], with the panic's message, before the trap; the page also
+/// hears the trap itself (the worker's `error` event), which covers what no hook sees
+/// (a stack overflow, an abort in C code). Either way the page replaces this worker.
+pub fn run() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        if let Some((id, job)) = RUNNING.with(Cell::get) {
+            let detail = info
+                .payload_as_str()
+                .unwrap_or("a panic without a message")
+                .to_string();
+            post(&Reply {
+                id,
+                result: Err(WorkerError::Crashed { job, detail }),
+            });
+        }
+    }));
+    let mut worker = ComputeWorker::default();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        // [bincode of a `Request`, the file of a preparation or undefined]
+        let message = js_sys::Array::from(&event.data());
+        let bytes = js_sys::Uint8Array::new(&message.get(0)).to_vec();
+        let request: Request = match bincode::deserialize(&bytes) {
+            Ok(request) => request,
+            // Not a request from this app's page: a bug the page hears as this worker's
+            // `error` event, which fails the job it sent.
+            Err(e) => wasm_bindgen::throw_str(&format!("the worker could not read its job: {e}")),
+        };
+        RUNNING.with(|r| r.set(Some((request.id, request.job.kind()))));
+        worker.received(request, &message.get(1), &|reply| post(&reply));
+        RUNNING.with(|r| r.set(None));
+    });
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    // A failed post leaves the page waiting on its timeout: nothing better to do here.
+    let _ = scope.post_message(&JsValue::from_str(READY));
+}
+
+/// Posts a reply to the page, its buffer transferred rather than copied (a similarity
+/// matrix is up to 16 MB).
+fn post(reply: &Reply) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let bytes = match bincode::serialize(reply) {
+        Ok(bytes) => bytes,
+        Err(e) => wasm_bindgen::throw_str(&format!("the worker could not write its answer: {e}")),
+    };
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let transfer = js_sys::Array::of1(&array.buffer());
+    if let Err(e) = scope.post_message_with_transfer(&array, &transfer) {
+        wasm_bindgen::throw_val(e);
+    }
+}
+
+/// Runs an analysis, its progress going out while it runs as extra replies to the same
+/// request id, at most every `PROGRESS_EVERY_MS`.
 fn analysed(
-    scope: &WorkerScope<ComputeWorker>,
-    who: HandlerId,
+    respond: &dyn Fn(Reply),
     id: u64,
     vectors: &[Vec<f32>],
     analysis: &Analysis,
@@ -318,13 +391,10 @@ fn analysed(
         let now = now_ms();
         if now - last >= PROGRESS_EVERY_MS {
             last = now;
-            scope.respond(
-                who,
-                Reply {
-                    id,
-                    result: Ok(Outcome::Progress(fraction as f32)),
-                },
-            );
+            respond(Reply {
+                id,
+                result: Ok(Outcome::Progress(fraction as f32)),
+            });
         }
     };
     analyse_with(vectors, analysis, &mut progress).map(|found| Outcome::Analysed {
@@ -336,7 +406,6 @@ fn analysed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::protocol::JobKind;
 
     /// Two tight clusters in 3-D, four rows each.
     fn clusters() -> Vec<Vec<f32>> {

@@ -1,8 +1,10 @@
 //! What the page and its compute workers say to each other: one [`Request`] (an id and
 //! a [`Job`]: prepare an image, or run an analysis over vectors) and one [`Reply`] (the
-//! same id and the [`Outcome`], or the [`WorkerError`] saying why not). Messages travel
-//! through `gloo-worker` (bincode); byte buffers are marked `serde_bytes` so they travel
-//! as one block, not as a sequence of numbers.
+//! same id and the [`Outcome`], or the [`WorkerError`] saying why not). Both travel
+//! as bincode in a `Uint8Array` (the pool's `post_message`); byte buffers are marked
+//! `serde_bytes` so they travel as one block, not as a sequence of numbers. A file to
+//! prepare travels beside its request as the browser's `File` itself (structured
+//! clone: a handle, no copy in the page), which the worker reads.
 //!
 //! `Outcome` is untyped — any job's answer — because one worker type answers every kind
 //! of job. Callers never see it: the pool's typed methods (`run_prepare`,
@@ -15,7 +17,7 @@ use std::fmt;
 
 use medinsight_core::analysis::blocks::BlockSummary;
 use medinsight_core::analysis::similarity::Cosines;
-use medinsight_core::pipeline::{AppliedWindow, PrepareOptions, SourceInfo};
+use medinsight_core::pipeline::{AppliedWindow, FileTooLarge, PrepareOptions, SourceInfo};
 use serde::{Deserialize, Serialize};
 
 /// A prepared image: what is sent, and what the user is shown about it.
@@ -133,9 +135,11 @@ pub enum Found {
 /// One job for the worker.
 #[derive(Serialize, Deserialize)]
 pub enum Job {
+    /// Prepare the file sent beside the request (a `File`), named `name`, unless it is
+    /// over `limit` bytes: the worker checks its size again before reading it.
     Prepare {
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
+        name: String,
+        limit: u64,
         options: PrepareOptions,
     },
     Analyse {
@@ -155,12 +159,21 @@ pub enum Job {
         parts: usize,
         analysis: Analysis,
     },
+    /// Panics in the worker, as a decoder bug would: how the browser tests check that
+    /// the pool notices a dead worker at once. Only in debug builds (the tests'); a
+    /// release build has no such job. Last, so the other jobs' wire numbers are the same
+    /// in both.
+    #[cfg(debug_assertions)]
+    Crash,
 }
 
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
             Job::Prepare { .. } => JobKind::Prepare,
+            // Said as the preparation whose crash it stands in for.
+            #[cfg(debug_assertions)]
+            Job::Crash => JobKind::Prepare,
             Job::Analyse { analysis, .. } | Job::AnalyseStaged { analysis, .. } => analysis.kind(),
             // Never answered, so never reported; said as what it is part of.
             Job::Stage { .. } => JobKind::Similarity,
@@ -311,26 +324,45 @@ pub enum WorkerError {
         needed: usize,
         got: usize,
     },
-    /// No answer within the pool's time limit: the job is too big, or it crashed its
-    /// worker (which is then replaced).
+    /// The file is over the size limit: refused from its size, before it was read.
+    #[error(transparent)]
+    TooLarge(#[from] FileTooLarge),
+    /// The browser could not read the file the worker was given.
+    #[error("the browser could not read the file (was it moved or deleted?): {0}")]
+    Read(String),
+    /// The worker died under the job: a panic (its message, sent by the worker's panic
+    /// hook) or whatever else ended it (the `error` event's message). The pool fails
+    /// this job at once, starts a fresh worker and sends it the jobs that were queued
+    /// behind this one.
+    #[error("{}", crashed(*.job, .detail))]
+    Crashed { job: JobKind, detail: String },
+    /// The browser refused to start a worker.
+    #[error("the browser could not start a compute worker: {0}")]
+    NoWorker(String),
+    /// No answer within the pool's time limit: the job is too big, or its worker hangs
+    /// (it is then replaced).
     #[error("{}", timed_out(*.job, *.secs))]
     TimedOut { job: JobKind, secs: u32 },
-    /// The job's worker was replaced (another job on it timed out) before it answered.
-    #[error("{job} stopped before it finished: its worker was restarted because another job on it took too long; try again")]
-    Stopped { job: JobKind },
     /// The worker answered a different kind of job than the one asked: a bug.
     #[error("the worker answered another question than {asked}; this is a bug in the app")]
     Mismatch { asked: JobKind },
+}
+
+/// A crash in the words of its job: a file the decoder could not handle, or a bug.
+fn crashed(job: JobKind, detail: &str) -> String {
+    match job {
+        JobKind::Prepare => format!(
+            "the decoder crashed on this file ({detail}); the file may be damaged; the other files go on"
+        ),
+        _ => format!("{job} crashed its worker ({detail}); this is a bug in the app, try again"),
+    }
 }
 
 /// A timeout in the words of its job: a preparation may have met a hostile file, an
 /// analysis is only big.
 fn timed_out(job: JobKind, secs: u32) -> String {
     match job {
-        JobKind::Prepare => format!(
-            "{job} took over {secs} s or crashed its worker; {}",
-            job.advice()
-        ),
+        JobKind::Prepare => format!("{job} took over {secs} s; {}", job.advice()),
         _ => format!(
             "{job} took over {secs} s in the analysis worker; {}",
             job.advice()
@@ -390,7 +422,30 @@ mod tests {
         .to_string();
         assert_eq!(
             prepare,
-            "preparing the image took over 120 s or crashed its worker; the file may be damaged or too large"
+            "preparing the image took over 120 s; the file may be damaged or too large"
+        );
+    }
+
+    #[test]
+    fn a_crash_blames_the_file_only_for_preparation() {
+        let prepare = WorkerError::Crashed {
+            job: JobKind::Prepare,
+            detail: "index out of bounds".into(),
+        }
+        .to_string();
+        assert_eq!(
+            prepare,
+            "the decoder crashed on this file (index out of bounds); the file may be damaged; the other files go on"
+        );
+        let map = WorkerError::Crashed {
+            job: JobKind::Map,
+            detail: "unreachable".into(),
+        }
+        .to_string();
+        assert!(
+            map.starts_with("the PCA map crashed its worker (unreachable)")
+                && !map.contains("file"),
+            "{map}"
         );
     }
 }

@@ -564,3 +564,61 @@ fn multi_frame_dicom_uses_the_chosen_frame() {
         }
     );
 }
+
+/// `name` with its Rows and Columns set to `side`, the pixel data left as it is.
+fn with_declared_side(name: &str, side: u16) -> Vec<u8> {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let file = read(&format!("dicom/{name}"));
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .from_reader(&file[128..])
+        .unwrap();
+    for tag in [tags::ROWS, tags::COLUMNS] {
+        obj.put(DataElement::new(tag, VR::US, PrimitiveValue::from(side)));
+    }
+    let mut out = Vec::new();
+    obj.write_all(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_codestream_larger_than_the_declared_image_is_refused_with_both_sizes() {
+    // dicom-rs's JPEG and JPEG 2000 adapters index past their buffer on these (a panic
+    // natively caught as "the decoder failed", in wasm the end of the worker).
+    let cases = [
+        (
+            "SC_rgb_jpeg_dcmtk.dcm",
+            10,
+            "JPEG",
+            "its JPEG pixel data is 100×100 pixels, 3 samples of 8 bits, but its header \
+             declares 10×10 pixels, 3 samples of 8 bits",
+        ),
+        (
+            "MR_small_jp2klossless.dcm",
+            8,
+            "JPEG 2000",
+            "its JPEG 2000 pixel data is 64×64 pixels, 1 sample of 16 bits, but its header \
+             declares 8×8 pixels, 1 sample of 16 bits",
+        ),
+    ];
+    for (name, side, codec, words) in cases {
+        let err = decode(&with_declared_side(name, side), FrameChoice::First).unwrap_err();
+        assert!(
+            matches!(&err, DecodeError::CodestreamMismatch { codec: c, .. } if *c == codec),
+            "{name}: {err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with("the DICOM file contradicts itself: ") && message.contains(words),
+            "{name}: {message}"
+        );
+        // The untouched file, and the file rewritten at its true size, still decode.
+        let whole = decode(&read(&format!("dicom/{name}")), FrameChoice::First).unwrap();
+        let rewritten = with_declared_side(name, whole.width as u16);
+        assert_eq!(
+            decode(&rewritten, FrameChoice::First).unwrap().samples,
+            whole.samples,
+            "{name}"
+        );
+    }
+}

@@ -21,6 +21,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 
+use super::codestream::{frame_header, Codec, FrameHeader};
 use crate::error_chain;
 
 /// Longest side accepted, in pixels.
@@ -132,6 +133,37 @@ pub enum DecodeError {
     JpegPrecision { bits: u8, uid: String },
     #[error("frame {frame} does not exist: the file has {frames} frame(s), numbered from 0")]
     NoSuchFrame { frame: u32, frames: u32 },
+    /// The pixel data's codestream holds another image than the data set declares:
+    /// refused before decoding, because dicom-rs's JPEG and JPEG 2000 adapters index past
+    /// their buffer when the codestream is the larger (a panic, fatal in wasm).
+    #[error("the DICOM file contradicts itself: its {codec} pixel data is {found}, but its header declares {declared}; the file is damaged, or its header was edited without re-encoding the pixels")]
+    CodestreamMismatch {
+        codec: &'static str,
+        found: FrameShape,
+        declared: FrameShape,
+    },
+}
+
+/// An image's size as a codestream or a data set states it, for
+/// [`DecodeError::CodestreamMismatch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameShape {
+    pub width: u32,
+    pub height: u32,
+    pub samples: u16,
+    /// Bits per sample: the codestream's precision, the data set's Bits Allocated.
+    pub bits: u16,
+}
+
+impl std::fmt::Display for FrameShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = if self.samples == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{}×{} pixels, {} sample{plural} of {} bits",
+            self.width, self.height, self.samples, self.bits
+        )
+    }
 }
 
 /// Decodes `bytes`, whatever their format.
@@ -406,15 +438,21 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
     let Some(pixel_data) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
         return Err(DecodeError::DicomNoPixels);
     };
+    // The frame header of each compressed frame (of each fragment that starts one).
+    let headers: Vec<FrameHeader> = pixel_data
+        .fragments()
+        .map(|f| f.iter().filter_map(|f| frame_header(f)).collect())
+        .unwrap_or_default();
     // The JPEG decoder dicom-rs uses reads 8-bit lossy JPEG only; 12-bit (JPEG Extended,
     // common in older CT) is named before it fails with "unsupported feature".
-    if let Some(bits) = pixel_data
-        .fragments()
-        .and_then(|f| f.first())
-        .and_then(|f| jpeg_lossy_precision(f))
-        .filter(|&bits| bits > 8)
+    if let Some(h) = headers
+        .first()
+        .filter(|h| h.codec == Codec::JpegLossy && h.precision > 8)
     {
-        return Err(DecodeError::JpegPrecision { bits, uid });
+        return Err(DecodeError::JpegPrecision {
+            bits: h.precision,
+            uid,
+        });
     }
     let rows: u32 = number(&obj, tags::ROWS).unwrap_or(0);
     let columns: u32 = number(&obj, tags::COLUMNS).unwrap_or(0);
@@ -429,6 +467,13 @@ fn decode_dicom(bytes: &[u8], choice: FrameChoice) -> Result<Source, DecodeError
             "it declares {columns}×{rows} pixels"
         )));
     }
+    let declared = FrameShape {
+        width: columns,
+        height: rows,
+        samples: u16::try_from(samples_per_pixel).unwrap_or(u16::MAX),
+        bits: number(&obj, tags::BITS_ALLOCATED).unwrap_or(8),
+    };
+    check_codestreams(&headers, declared)?;
     let frames: u32 = number(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     let frame = match choice {
         FrameChoice::First => 0,
@@ -526,32 +571,33 @@ fn pixel_samples(
     })
 }
 
-/// The sample precision of a lossy (DCT) JPEG codestream, from its start-of-frame
-/// segment; `None` for anything else (lossless JPEG, JPEG 2000, no codestream).
-fn jpeg_lossy_precision(codestream: &[u8]) -> Option<u8> {
-    if !codestream.starts_with(&[0xFF, 0xD8]) {
-        return None;
+/// Every codestream's frame header against what the data set declares: the same size
+/// (a JPEG height of 0, given later by a DNL segment, matches any), as many components
+/// as samples per pixel, and no more bits than are allocated. dicom-rs sizes its output
+/// from the data set and its adapters index past it when the codestream is larger.
+fn check_codestreams(headers: &[FrameHeader], declared: FrameShape) -> Result<(), DecodeError> {
+    for h in headers {
+        let found = FrameShape {
+            width: h.width,
+            height: h.height,
+            samples: h.components,
+            bits: h.precision.into(),
+        };
+        let height_matches =
+            h.height == declared.height || (h.height == 0 && h.codec != Codec::Jpeg2000);
+        if h.width != declared.width
+            || !height_matches
+            || h.components != declared.samples
+            || found.bits > declared.bits
+        {
+            return Err(DecodeError::CodestreamMismatch {
+                codec: h.codec.name(),
+                found,
+                declared,
+            });
+        }
     }
-    let mut at = 2;
-    while at + 4 < codestream.len() {
-        if codestream[at] != 0xFF {
-            return None;
-        }
-        let marker = codestream[at + 1];
-        if marker == 0xFF {
-            at += 1; // fill byte
-            continue;
-        }
-        let length = usize::from(u16::from_be_bytes([codestream[at + 2], codestream[at + 3]]));
-        match marker {
-            // SOF0–2 (baseline, extended, progressive) and their arithmetic forms.
-            0xC0 | 0xC1 | 0xC2 | 0xC9 | 0xCA => return codestream.get(at + 4).copied(),
-            // Lossless and hierarchical frames, or the scan itself: not a lossy frame.
-            0xC3 | 0xC5..=0xC7 | 0xCB | 0xCD..=0xCF | 0xDA => return None,
-            _ => at += 2 + length,
-        }
-    }
-    None
+    Ok(())
 }
 
 /// A PALETTE COLOR frame through its red, green and blue lookup tables, as 8-bit RGB

@@ -11,9 +11,11 @@
 //! prepare` command, tests, benchmarks) and in the browser (compiled to wasm32), the
 //! same code in both. Nothing from a DICOM header reaches the PNG: only pixels travel.
 
+pub mod codestream;
 pub mod decode;
 pub mod dicom_guard;
 pub mod encode;
+pub mod file_size;
 pub mod resize;
 pub mod thumbnail;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -22,6 +24,7 @@ pub mod window;
 
 pub use decode::{decode, DecodeError, FrameChoice, Source, SourceInfo};
 pub use encode::{EncodeError, PngCompression};
+pub use file_size::{check_file_size, FileTooLarge, MAX_FILE_BYTES};
 pub use resize::{Fit, ResizeError, SIDE};
 pub use window::{AppliedWindow, Windowing};
 
