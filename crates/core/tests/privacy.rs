@@ -114,9 +114,9 @@ fn patient_name_id_and_birth_date_are_never_kept_nor_exported() {
         window: Some(prepared.window),
     };
     let session = SessionFile::new(Settings::default(), None, vec![image], vec![]);
-    let plain = export_files(Export::Session, session.clone(), None, None).unwrap();
+    let plain = export_files(Export::Session, || session.clone(), || None, None).unwrap();
     let p = Pseudonymiser::new(&PseudonymKey::from_bytes([9; 32]));
-    let pseudonymised = export_files(Export::Session, session, None, Some(&p)).unwrap();
+    let pseudonymised = export_files(Export::Session, || session, || None, Some(&p)).unwrap();
     for value in PATIENT {
         assert!(!holds(&plain[0].bytes, value), "the session JSON holds {value}");
         assert!(!holds(&pseudonymised[0].bytes, value));

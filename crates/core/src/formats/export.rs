@@ -56,32 +56,36 @@ pub enum ExportError {
 
 const TSV: &str = "text/tab-separated-values";
 
-/// The files of `export` for `session` (and, for [`Export::ZeroShot`], its rows,
-/// `None` when there are none to write), through `pseudonymiser` when given.
+/// The files of `export`, through `pseudonymiser` when given. Its sources are asked for
+/// only when needed (each is a copy of every vector): `session` for all but
+/// [`Export::ZeroShot`], `zero_shot` (the rows, `None` when there are none) for it.
 pub fn export_files(
     export: Export,
-    session: SessionFile,
-    zero_shot: Option<Vec<ZeroShotRow>>,
+    session: impl FnOnce() -> SessionFile,
+    zero_shot: impl FnOnce() -> Option<Vec<ZeroShotRow>>,
     pseudonymiser: Option<&Pseudonymiser>,
 ) -> Result<Vec<ExportFile>, ExportError> {
-    let session = match pseudonymiser {
-        Some(p) => p.session(session),
-        None => session,
-    };
     let file = |name, bytes: Vec<u8>, mime| ExportFile { name, bytes, mime };
+    let session = move || match pseudonymiser {
+        Some(p) => p.session(session()),
+        None => session(),
+    };
     Ok(match export {
         Export::Session => vec![file(
             "medinsight-session.json",
-            session.to_json().into_bytes(),
+            session().to_json().into_bytes(),
             "application/json",
         )],
-        Export::EmbeddingsCsv => vec![file(
-            "medinsight-embeddings.csv",
-            embeddings_csv(&session.images, &session.labels).into_bytes(),
-            "text/csv",
-        )],
+        Export::EmbeddingsCsv => {
+            let s = session();
+            vec![file(
+                "medinsight-embeddings.csv",
+                embeddings_csv(&s.images, &s.labels).into_bytes(),
+                "text/csv",
+            )]
+        }
         Export::Npy => {
-            let (vectors, meta) = session.embedded_rows();
+            let (vectors, meta) = session().embedded_rows();
             vec![
                 file(
                     "medinsight-embeddings.npy",
@@ -96,7 +100,7 @@ pub fn export_files(
             ]
         }
         Export::Projector => {
-            let (vectors, meta) = session.embedded_rows();
+            let (vectors, meta) = session().embedded_rows();
             vec![
                 file(
                     "projector-vectors.tsv",
@@ -111,7 +115,7 @@ pub fn export_files(
             ]
         }
         Export::ZeroShot => {
-            let rows = zero_shot.ok_or(ExportError::NoZeroShot)?;
+            let rows = zero_shot().ok_or(ExportError::NoZeroShot)?;
             let rows = match pseudonymiser {
                 Some(p) => p.zero_shot(rows),
                 None => rows,
@@ -207,7 +211,7 @@ mod tests {
     fn all_files(s: &SessionFile, p: Option<&Pseudonymiser>) -> Vec<ExportFile> {
         Export::ALL
             .into_iter()
-            .flat_map(|e| export_files(e, s.clone(), Some(zero_shot_rows(s)), p).unwrap())
+            .flat_map(|e| export_files(e, || s.clone(), || Some(zero_shot_rows(s)), p).unwrap())
             .collect()
     }
 
@@ -306,12 +310,12 @@ mod tests {
     fn a_pseudonymised_session_imported_and_exported_again_keeps_its_pseudonyms() {
         let (_, s) = identifying();
         let first = Pseudonymiser::new(&PseudonymKey::from_bytes([1; 32]));
-        let json = text(&export_files(Export::Session, s, None, Some(&first)).unwrap()[0]);
+        let json = text(&export_files(Export::Session, || s, || None, Some(&first)).unwrap()[0]);
         // A new session (another key) imports the file and exports it again.
         let again = Pseudonymiser::new(&PseudonymKey::from_bytes([2; 32]));
         let back = session::read(&json).unwrap();
         let json2 =
-            text(&export_files(Export::Session, back.clone(), None, Some(&again)).unwrap()[0]);
+            text(&export_files(Export::Session, || back.clone(), || None, Some(&again)).unwrap()[0]);
         assert_eq!(session::read(&json2).unwrap(), back);
     }
 
@@ -319,7 +323,7 @@ mod tests {
     fn zero_shot_needs_rows() {
         let (_, s) = identifying();
         assert_eq!(
-            export_files(Export::ZeroShot, s, None, None),
+            export_files(Export::ZeroShot, || s, || None, None),
             Err(ExportError::NoZeroShot)
         );
     }
