@@ -48,10 +48,11 @@ fn catch_downloads() {
 
 /// The downloads since the last call: (file name, contents).
 async fn downloads() -> Vec<(String, String)> {
-    let list = js_sys::eval("const d = window.__downloads; window.__downloads = []; JSON.stringify(d)")
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let list =
+        js_sys::eval("const d = window.__downloads; window.__downloads = []; JSON.stringify(d)")
+            .unwrap()
+            .as_string()
+            .unwrap();
     let list: Vec<(String, String)> = serde_json::from_str(&list).unwrap();
     let mut out = Vec::new();
     for (name, url) in list {
@@ -90,8 +91,11 @@ async fn exports_hold_no_original_name_unless_the_user_unticks_the_option() {
     let document = web_sys::window().unwrap().document().unwrap();
     let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&host).unwrap();
-    leptos::mount::mount_to(host.clone(), move || view! { <ExportPanel sources=sources /> })
-        .forget();
+    leptos::mount::mount_to(
+        host.clone(),
+        move || view! { <ExportPanel sources=sources /> },
+    )
+    .forget();
     catch_downloads();
 
     let option: web_sys::HtmlInputElement = host
@@ -103,11 +107,21 @@ async fn exports_hold_no_original_name_unless_the_user_unticks_the_option() {
     let note = host.query_selector(".pseudonymise-note").unwrap().unwrap();
     assert!(note.text_content().unwrap().contains("keyed hash"));
 
-    for css in [".export-json", ".export-csv", ".export-npy", ".export-projector"] {
+    for css in [
+        ".export-json",
+        ".export-csv",
+        ".export-npy",
+        ".export-projector",
+    ] {
         click(&host, css);
     }
     let files = downloads().await;
-    assert_eq!(files.len(), 6, "{:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert_eq!(
+        files.len(),
+        6,
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     let key = session.pseudonym_key.get_untracked().expect("a key");
     let p = Pseudonymiser::new(&key);
     for (name, text) in &files {
@@ -133,6 +147,9 @@ async fn exports_hold_no_original_name_unless_the_user_unticks_the_option() {
     let files = downloads().await;
     assert_eq!(files.len(), 1);
     for original in NAMES {
-        assert!(files[0].1.contains(original), "the plain JSON lacks {original}");
+        assert!(
+            files[0].1.contains(original),
+            "the plain JSON lacks {original}"
+        );
     }
 }

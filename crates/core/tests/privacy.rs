@@ -100,8 +100,14 @@ fn patient_name_id_and_birth_date_are_never_kept_nor_exported() {
     let kept = serde_json::to_string(&prepared.source).unwrap();
     let shown = format!("{:?}", prepared.source);
     for value in PATIENT {
-        assert!(!kept.contains(value), "the prepared metadata keeps {value}: {kept}");
-        assert!(!shown.contains(value), "the prepared metadata shows {value}");
+        assert!(
+            !kept.contains(value),
+            "the prepared metadata keeps {value}: {kept}"
+        );
+        assert!(
+            !shown.contains(value),
+            "the prepared metadata shows {value}"
+        );
         assert!(!holds(&prepared.png, value), "the PNG holds {value}");
     }
 
@@ -118,7 +124,10 @@ fn patient_name_id_and_birth_date_are_never_kept_nor_exported() {
     let p = Pseudonymiser::new(&PseudonymKey::from_bytes([9; 32]));
     let pseudonymised = export_files(Export::Session, || session, || None, Some(&p)).unwrap();
     for value in PATIENT {
-        assert!(!holds(&plain[0].bytes, value), "the session JSON holds {value}");
+        assert!(
+            !holds(&plain[0].bytes, value),
+            "the session JSON holds {value}"
+        );
         assert!(!holds(&pseudonymised[0].bytes, value));
     }
     // Pseudonymised, the UIDs are gone too; as they are, they are kept.

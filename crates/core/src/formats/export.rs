@@ -225,7 +225,10 @@ mod tests {
         let files = all_files(&s, None);
         let json = text(&files[0]);
         for secret in &secrets {
-            assert!(json.contains(secret), "{secret} missing from the plain JSON");
+            assert!(
+                json.contains(secret),
+                "{secret} missing from the plain JSON"
+            );
         }
         assert_eq!(files.len(), 7);
     }
@@ -264,7 +267,10 @@ mod tests {
         );
         let uids = |i: usize| {
             let src = back.images[i].source.as_ref().unwrap();
-            (src.study_uid.clone().unwrap(), src.series_uid.clone().unwrap())
+            (
+                src.study_uid.clone().unwrap(),
+                src.series_uid.clone().unwrap(),
+            )
         };
         assert_eq!(uids(0), uids(1));
         assert_eq!(uids(0), (p.uid(STUDY), p.uid(SERIES)));
@@ -297,11 +303,9 @@ mod tests {
             .iter()
             .find(|f| f.name == "medinsight-embeddings.npy")
             .unwrap();
-        let imported = session::import_vectors(
-            &npy.bytes,
-            &by_name("medinsight-embeddings-metadata.tsv"),
-        )
-        .unwrap();
+        let imported =
+            session::import_vectors(&npy.bytes, &by_name("medinsight-embeddings-metadata.tsv"))
+                .unwrap();
         assert_eq!(imported[1].name, names[1]);
         assert_eq!(imported[1].path, back.images[1].path);
     }
@@ -314,8 +318,9 @@ mod tests {
         // A new session (another key) imports the file and exports it again.
         let again = Pseudonymiser::new(&PseudonymKey::from_bytes([2; 32]));
         let back = session::read(&json).unwrap();
-        let json2 =
-            text(&export_files(Export::Session, || back.clone(), || None, Some(&again)).unwrap()[0]);
+        let json2 = text(
+            &export_files(Export::Session, || back.clone(), || None, Some(&again)).unwrap()[0],
+        );
         assert_eq!(session::read(&json2).unwrap(), back);
     }
 

@@ -260,7 +260,10 @@ mod tests {
         assert_eq!(n.len(), 4 + DIGITS + 4);
         // A dot in a name is not an extension to keep.
         let dotted = p.file_name("Doe.John");
-        assert!(!dotted.contains("John") && !dotted.contains('.'), "{dotted}");
+        assert!(
+            !dotted.contains("John") && !dotted.contains('.'),
+            "{dotted}"
+        );
         assert_eq!(p.file_name(".png").len(), 4 + DIGITS);
         assert!(p.folder("Ward 3").starts_with("dir-"));
         let u = p.uid("1.2.826.0.1.3680043.8.498.1");
@@ -296,12 +299,20 @@ mod tests {
         assert!(!path.contains("Doe") && !path.contains("2024") && !path.contains("img1"));
         // Same folder, same pseudonym: grouping by folder still works.
         let other = p.path("Doe Jane/Study 2024/Effusion/img2.png");
-        assert_eq!(path.rsplit_once('/').unwrap().0, other.rsplit_once('/').unwrap().0);
+        assert_eq!(
+            path.rsplit_once('/').unwrap().0,
+            other.rsplit_once('/').unwrap().0
+        );
         // Separators as they were, empty parts kept.
         let windows = p.path("c:\\Doe\\x.png");
         assert_eq!(
             windows,
-            format!("{}\\{}\\{}", p.folder("c:"), p.folder("Doe"), p.file_name("x.png"))
+            format!(
+                "{}\\{}\\{}",
+                p.folder("c:"),
+                p.folder("Doe"),
+                p.file_name("x.png")
+            )
         );
         assert_eq!(p.path("/a/"), format!("/{}/", p.folder("a")));
         assert_eq!(p.path(""), "");
@@ -323,7 +334,10 @@ mod tests {
         // Only the exact shape passes: a look-alike is hashed.
         assert_ne!(a.file_name("img-0123"), "img-0123");
         assert_ne!(a.uid("uid-0123456789abcdeF"), "uid-0123456789abcdeF");
-        assert_ne!(a.folder("dir-0123456789abcdef.png"), "dir-0123456789abcdef.png");
+        assert_ne!(
+            a.folder("dir-0123456789abcdef.png"),
+            "dir-0123456789abcdef.png"
+        );
     }
 
     #[test]
