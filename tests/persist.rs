@@ -345,3 +345,86 @@ async fn records_saved_by_version_1_restore_and_their_pngs_become_blobs() {
     assert_eq!(png_bytes(&store, 9).await, Some(png));
     store.clear().await.unwrap();
 }
+
+/// "Clear session" leaves nothing of the session in the browser: no image record, PNG,
+/// thumbnail, label or scaling factor in IndexedDB, and a new pseudonym key in
+/// `localStorage` in place of the old one (so the next session's exports cannot be
+/// joined with this one's).
+#[wasm_bindgen_test]
+async fn clear_session_empties_indexeddb_and_replaces_the_pseudonym_key() {
+    use medinsight_core::formats::pseudonym::PseudonymKey;
+    use medinsight_web::persist::local::{use_persisted, PSEUDONYM_KEY};
+    use medinsight_web::state::LabelItem;
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    Store::open().await.unwrap().clear().await.unwrap();
+    let owner = Owner::new();
+    owner.set();
+    let key = use_persisted::<Option<PseudonymKey>>(PSEUDONYM_KEY);
+    let session = Session::new(RwSignal::new(Default::default())).with_pseudonym_key(key.value);
+    let restored = session.restore().await;
+    session.follow(restored);
+    let stored = || medinsight_web::platform::storage::load(PSEUDONYM_KEY);
+    wait_for("the key kept", async || stored().is_some()).await;
+    let old = stored().unwrap();
+    assert_eq!(
+        PseudonymKey::from_hex(&old),
+        key.value.get_untracked(),
+        "the key kept is the session's"
+    );
+
+    let items: Vec<ImageItem> = (1..=3)
+        .map(|id| {
+            ImageItem::new(
+                id,
+                origin(id),
+                Stage::Preparing,
+                PrepareOptions::default(),
+                None,
+                None,
+            )
+        })
+        .collect();
+    session.images.update(|v| v.extend(items.iter().copied()));
+    for item in &items {
+        item.set_prepared(prepared(item.id));
+    }
+    session.add_label("x-ray chest Edema".into());
+    session.scaling_factor.set(Some(4.5));
+    let check = Store::open().await.unwrap();
+    wait_for("the session saved", async || {
+        let saved = check.load().await.unwrap();
+        saved.images.len() == 3
+            && saved.images.iter().all(|i| i.has_pixels)
+            && saved.labels.scaling_factor == Some(4.5)
+            && saved.labels.labels.len() == 1
+    })
+    .await;
+    assert_eq!(check.thumbnails(None, 10).await.unwrap().len(), 3);
+
+    session.clear_all();
+    wait_for("IndexedDB emptied", async || {
+        let saved = check.load().await.unwrap();
+        saved.images.is_empty()
+            && saved.labels.labels.is_empty()
+            && saved.labels.scaling_factor.is_none()
+    })
+    .await;
+    // Give the debounced writer its passes: nothing may come back.
+    sleep_ms(2 * medinsight_web::persist::sync::PASS_MS as i32).await;
+    let saved = check.load().await.unwrap();
+    assert!(saved.images.is_empty() && saved.labels == Default::default());
+    assert!(check
+        .pngs(&[1, 2, 3])
+        .await
+        .unwrap()
+        .iter()
+        .all(Option::is_none));
+    assert!(check.thumbnails(None, 10).await.unwrap().is_empty());
+    wait_for("a new key kept", async || {
+        stored().is_some_and(|k| k != old)
+    })
+    .await;
+    let new = PseudonymKey::from_hex(&stored().unwrap());
+    assert!(new.is_some() && new == session.pseudonym_key.get_untracked());
+    assert!(session.labels.with_untracked(Vec::<LabelItem>::is_empty));
+}

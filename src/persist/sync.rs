@@ -627,7 +627,8 @@ impl Session {
         }
     }
 
-    /// Everything gone: on screen and in the browser's storage.
+    /// Everything gone: on screen and in the browser's storage; and a new pseudonym
+    /// key, so that the next session's exports cannot be joined with this one's.
     pub fn clear_all(&self) {
         self.clear_images();
         let labels = self.labels.try_update(std::mem::take).unwrap_or_default();
@@ -635,6 +636,8 @@ impl Session {
         self.scaling_factor.set(None);
         self.marked.set(Vec::new());
         self.outlier_scores.set(Default::default());
+        self.pseudonym_key
+            .set(crate::persist::local::fresh_pseudonym_key());
         self.persist(|store| async move { store.clear().await });
     }
 }

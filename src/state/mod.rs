@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use medinsight_core::formats::pseudonym::PseudonymKey;
 use medinsight_core::formats::session::{SessionFile, SessionImage, SessionLabel};
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
@@ -53,6 +54,10 @@ pub struct Session {
     /// The last storage failure, shown to the user.
     pub storage_error: RwSignal<Option<String>>,
     pub settings: RwSignal<Settings>,
+    /// The key of this session's export pseudonyms (kept in `localStorage` by `App`,
+    /// replaced by "Clear session", never exported). `None`: the browser gave no
+    /// random numbers.
+    pub pseudonym_key: RwSignal<Option<PseudonymKey>>,
     files: StoredValue<HashMap<u64, File>, LocalStorage>,
     pub(crate) next_id: StoredValue<u64>,
 }
@@ -83,8 +88,17 @@ impl Session {
             store: StoredValue::new_local(None),
             storage_error: RwSignal::new(None),
             settings,
+            pseudonym_key: RwSignal::new(crate::persist::local::fresh_pseudonym_key()),
             files: StoredValue::new_local(HashMap::new()),
             next_id: StoredValue::new(first_id()),
+        }
+    }
+
+    /// The same session with its pseudonym key kept in `key` (the remembered one).
+    pub fn with_pseudonym_key(self, key: RwSignal<Option<PseudonymKey>>) -> Self {
+        Self {
+            pseudonym_key: key,
+            ..self
         }
     }
 

@@ -6,10 +6,11 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use medinsight_core::formats::pseudonym::PseudonymKey;
 use medinsight_core::pipeline::PrepareOptions;
 use medinsight_core::settings::Settings;
 
-use crate::persist::local::use_persisted;
+use crate::persist::local::{use_persisted, PSEUDONYM_KEY};
 use crate::platform::files::{from_file_list, Incoming};
 use crate::state::Session;
 use crate::ui::images::gallery::Gallery;
@@ -82,7 +83,10 @@ impl Tab {
 pub fn App() -> impl IntoView {
     // Settings survive a reload.
     let settings = use_persisted::<Settings>(SETTINGS_KEY);
-    let session = Session::new(settings.value);
+    // The export pseudonyms' key too: the same pseudonyms after a reload, until "Clear
+    // session" replaces it.
+    let pseudonym_key = use_persisted::<Option<PseudonymKey>>(PSEUDONYM_KEY);
+    let session = Session::new(settings.value).with_pseudonym_key(pseudonym_key.value);
     let preparer = Preparer::new(session);
     let analyst = Analyst::new();
     let storage_error = settings.error;
@@ -138,7 +142,7 @@ pub fn App() -> impl IntoView {
     });
     let on_clear_session = move |_| {
         let sure = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Clear the whole session — images, labels and vectors — from this page and this browser's storage?").ok())
+            .and_then(|w| w.confirm_with_message("Clear the whole session — images, labels and vectors — from this page and this browser's storage? Later exports get new pseudonyms.").ok())
             .unwrap_or(false);
         if sure {
             session.clear_all();
@@ -176,6 +180,7 @@ pub fn App() -> impl IntoView {
     let export = ExportSources {
         session: Callback::new(move |()| session.to_file()),
         zero_shot: Callback::new(move |()| session.zero_shot_rows()),
+        pseudonym_key: session.pseudonym_key.into(),
         import_session: Callback::new(move |file| session.import(file)),
         import_vectors: Callback::new(move |images| session.add_vectors(images)),
     };

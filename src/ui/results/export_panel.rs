@@ -4,24 +4,31 @@
 //! zero-shot results in the layout of Microsoft's notebook. In: a session JSON (to
 //! resume or compare) or an `.npy` with its metadata TSV.
 //!
+//! Every export goes through one option, on by default each time the panel opens:
+//! pseudonymise file names, folders and study/series UIDs under the session's key
+//! (`formats::pseudonym`). It is not remembered: forgetting to tick it again must not
+//! leak names. A pseudonymised file imported back keeps its pseudonyms as its names.
+//!
 //! The panel only reads files and hands their contents to `medinsight_core::formats`,
-//! which writes every format and checks every import (format, version, widths, finite
-//! values, row counts, columns) natively tested; its errors are shown as they are.
+//! which writes every format (`formats::export`) and checks every import (format,
+//! version, widths, finite values, row counts, columns) natively tested; its errors are
+//! shown as they are.
 
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use medinsight_core::formats::csv::embeddings_csv;
-use medinsight_core::formats::npy::npy_f32;
-use medinsight_core::formats::projector::{projector_metadata, projector_vectors};
-use medinsight_core::formats::session::{self, SessionFile, SessionImage, METADATA_COLUMNS};
-use medinsight_core::formats::zero_shot::{zero_shot_csv, ZeroShotRow};
+use medinsight_core::formats::export::{export_files, Export};
+use medinsight_core::formats::pseudonym::{PseudonymKey, Pseudonymiser};
+use medinsight_core::formats::session::{self, SessionFile, SessionImage};
+use medinsight_core::formats::zero_shot::ZeroShotRow;
 
 /// What the panel needs from the session.
 #[derive(Clone, Copy)]
 pub struct ExportSources {
     pub session: Callback<(), SessionFile>,
     pub zero_shot: Callback<(), Option<Vec<ZeroShotRow>>>,
+    /// The session's pseudonym key (`None`: the browser gave no random numbers).
+    pub pseudonym_key: Signal<Option<PseudonymKey>>,
     pub import_session: Callback<SessionFile>,
     pub import_vectors: Callback<Vec<SessionImage>, usize>,
 }
@@ -36,6 +43,30 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
                 Err(e) => format!("Could not save {name}: {e}"),
             },
         ));
+    };
+    let pseudonymise = RwSignal::new(true);
+    let export = move |kind: Export| {
+        let pseudonymiser = match (
+            pseudonymise.get_untracked(),
+            sources.pseudonym_key.get_untracked(),
+        ) {
+            (false, _) => None,
+            (true, Some(key)) => Some(Pseudonymiser::new(&key)),
+            (true, None) => {
+                status.set(Some("Nothing was exported: this browser gave no random numbers for the pseudonym key, so names cannot be pseudonymised. Untick the option to export them as they are.".into()));
+                return;
+            }
+        };
+        let files = export_files(
+            kind,
+            || sources.session.run(()),
+            || sources.zero_shot.run(()),
+            pseudonymiser.as_ref(),
+        );
+        match files {
+            Ok(files) => files.iter().for_each(|f| save(f.name, &f.bytes, f.mime)),
+            Err(e) => status.set(Some(e.to_string())),
+        }
     };
     let session_input = NodeRef::<html::Input>::new();
     let npy_input = NodeRef::<html::Input>::new();
@@ -95,29 +126,23 @@ pub fn ExportPanel(sources: ExportSources) -> impl IntoView {
         <div class="export-panel">
             <h3>"Export"</h3>
             <p class="muted">"Exports hold names, ground-truth labels, prompts and vectors — never pixels."</p>
+            <label class="pseudonymise">
+                <input type="checkbox" class="export-pseudonymise"
+                    prop:checked=move || pseudonymise.get()
+                    on:change=move |e| pseudonymise.set(event_target_checked(&e)) />
+                " Pseudonymise file names, folders and study/series UIDs"
+            </label>
+            <p class="muted pseudonymise-note">{move || if pseudonymise.get() {
+                "Each name, folder and UID becomes a keyed hash (img-…, dir-…, uid-…), the same in every file of this session so rows still match, meaningless without this browser's key, which is never exported and which “Clear session” replaces. Labels and prompts are written as they are."
+            } else {
+                "Names, folders and UIDs are written as they are: they may identify patients."
+            }}</p>
             <div class="buttons">
-                <button class="export-json" on:click=move |_| {
-                    let json = sources.session.run(()).to_json();
-                    save("medinsight-session.json", json.as_bytes(), "application/json")
-                }>"Session (JSON)"</button>
-                <button class="export-csv" on:click=move |_| {
-                    let s = sources.session.run(());
-                    save("medinsight-embeddings.csv", embeddings_csv(&s.images, &s.labels).as_bytes(), "text/csv")
-                }>"Embeddings (CSV)"</button>
-                <button class="export-npy" on:click=move |_| {
-                    let (vectors, meta) = sources.session.run(()).embedded_rows();
-                    save("medinsight-embeddings.npy", &npy_f32(&vectors), "application/octet-stream");
-                    save("medinsight-embeddings-metadata.tsv", projector_metadata(&METADATA_COLUMNS, &meta).as_bytes(), "text/tab-separated-values");
-                }>"Embeddings (.npy + metadata TSV)"</button>
-                <button class="export-projector" on:click=move |_| {
-                    let (vectors, meta) = sources.session.run(()).embedded_rows();
-                    save("projector-vectors.tsv", projector_vectors(&vectors).as_bytes(), "text/tab-separated-values");
-                    save("projector-metadata.tsv", projector_metadata(&METADATA_COLUMNS, &meta).as_bytes(), "text/tab-separated-values");
-                }>"TensorBoard projector (TSV pair)"</button>
-                <button class="export-zero-shot" on:click=move |_| match sources.zero_shot.run(()) {
-                    Some(rows) => save("zero_shot_results.csv", zero_shot_csv(&rows).as_bytes(), "text/csv"),
-                    None => status.set(Some("Zero-shot results need embedded labels and images first.".into())),
-                }>"Zero-shot results (CSV)"</button>
+                <button class="export-json" on:click=move |_| export(Export::Session)>"Session (JSON)"</button>
+                <button class="export-csv" on:click=move |_| export(Export::EmbeddingsCsv)>"Embeddings (CSV)"</button>
+                <button class="export-npy" on:click=move |_| export(Export::Npy)>"Embeddings (.npy + metadata TSV)"</button>
+                <button class="export-projector" on:click=move |_| export(Export::Projector)>"TensorBoard projector (TSV pair)"</button>
+                <button class="export-zero-shot" on:click=move |_| export(Export::ZeroShot)>"Zero-shot results (CSV)"</button>
             </div>
             <h3>"Import"</h3>
             <div class="import">

@@ -1,7 +1,9 @@
 //! Files other tools read, and reading them back: the whole session as JSON
 //! ([`session`]), embeddings as CSV ([`csv`]) and as NumPy `.npy` ([`npy`]), the
 //! TensorBoard projector's TSV pair ([`projector`]), and the zero-shot results in the
-//! layout of Microsoft's zero-shot notebook ([`zero_shot`]).
+//! layout of Microsoft's zero-shot notebook ([`zero_shot`]). [`export`] makes every
+//! file the export panel offers, through [`pseudonym`] (keyed-hash pseudonyms for file
+//! names, folders and DICOM UIDs) when the user keeps that option on.
 //!
 //! Everything here works on bytes and strings, never on files or the browser: the app
 //! reads a file and hands its contents over, so every check an imported file goes
@@ -10,8 +12,10 @@
 //! expected, because the app shows them to the user as they are.
 
 pub mod csv;
+pub mod export;
 pub mod npy;
 pub mod projector;
+pub mod pseudonym;
 pub mod session;
 pub mod zero_shot;
 
