@@ -1,7 +1,8 @@
 //! The browser, one small module per capability: blobs and object URLs ([`blobs`]), the
 //! canvas ([`canvas`]), the clipboard ([`clipboard`]), clocks ([`clock`]), the page
 //! ([`document`]), files coming in ([`files`]), requests to the page's own origin
-//! ([`fetch`]) and `localStorage` ([`storage`]). Nothing else in the app calls web-sys
+//! ([`fetch`]), the offline copy of the app ([`service_worker`]) and `localStorage`
+//! ([`storage`]). Nothing else in the app calls web-sys
 //! directly, except the worker pool and IndexedDB. Each call returns a typed error (never
 //! unwraps a `JsValue`), so a browser that refuses (private mode, no clipboard
 //! permission, a full storage) gives the user a message instead of a dead page.
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod document;
 pub mod fetch;
 pub mod files;
+pub mod service_worker;
 pub mod storage;
 
 use wasm_bindgen::{JsCast, JsValue};

@@ -28,7 +28,10 @@ fn stderr(output: &Output) -> String {
 fn upstream_without_a_key_is_refused_with_what_to_do() {
     for key in [None, Some("")] {
         let output = run_script(
-            &["--upstream", "https://ep.westeurope.inference.ml.azure.com/score"],
+            &[
+                "--upstream",
+                "https://ep.westeurope.inference.ml.azure.com/score",
+            ],
             key,
         );
         let err = stderr(&output);
@@ -46,10 +49,22 @@ fn upstream_without_a_key_is_refused_with_what_to_do() {
 fn malformed_command_lines_are_refused_with_the_usage() {
     for (args, says) in [
         (&["--upstream"][..], "--upstream needs a value"),
-        (&["--upstream", "--deployment", "blue"][..], "--upstream needs a value"),
-        (&["--deployment", "blue"][..], "--deployment names a deployment"),
-        (&["--upstream=https://x/score", "--deployment="][..], "--deployment needs a value"),
-        (&["--listen", "0.0.0.0:80"][..], "unknown argument: --listen"),
+        (
+            &["--upstream", "--deployment", "blue"][..],
+            "--upstream needs a value",
+        ),
+        (
+            &["--deployment", "blue"][..],
+            "--deployment names a deployment",
+        ),
+        (
+            &["--upstream=https://x/score", "--deployment="][..],
+            "--deployment needs a value",
+        ),
+        (
+            &["--listen", "0.0.0.0:80"][..],
+            "unknown argument: --listen",
+        ),
     ] {
         let output = run_script(args, Some("k"));
         let err = stderr(&output);
