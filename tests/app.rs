@@ -67,3 +67,43 @@ async fn status_line_explains_a_server_without_endpoint_info() {
     );
     assert_eq!(status.get_attribute("data-state").as_deref(), Some("error"));
 }
+
+/// The "new version" line: absent while nothing waits, shown when a new build's worker
+/// does, and its button hands the switch to the app (which reloads the page).
+#[wasm_bindgen_test]
+async fn update_banner_shows_when_a_new_version_waits_and_its_button_switches() {
+    use leptos::prelude::*;
+    use medinsight_web::ui::widgets::update_banner::UpdateBanner;
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let ready = RwSignal::new(false);
+    let pressed = RwSignal::new(0);
+    let on_reload = Callback::new(move |()| pressed.update(|n| *n += 1));
+    leptos::mount::mount_to(host.clone(), move || {
+        view! { <UpdateBanner ready=ready on_reload=on_reload /> }
+    })
+    .forget();
+    sleep_ms(0).await;
+    assert!(host.query_selector(".update-banner").unwrap().is_none());
+
+    ready.set(true);
+    sleep_ms(0).await;
+    let banner = host
+        .query_selector(".update-banner")
+        .unwrap()
+        .expect("the banner");
+    assert!(banner
+        .text_content()
+        .unwrap()
+        .contains("new version of the app is ready"));
+    let button: web_sys::HtmlElement = host
+        .query_selector("button.reload-update")
+        .unwrap()
+        .expect("a Reload button")
+        .dyn_into()
+        .unwrap();
+    button.click();
+    assert_eq!(pressed.get_untracked(), 1);
+}

@@ -8,6 +8,12 @@
 //! `x-medinsight-emulator` (the emulator's mark, which turns the "not a medical model"
 //! banner on). A timeout aborts the fetch and is reported like the endpoint's own 408,
 //! so it is retried the same way.
+//!
+//! When the browser knows it is offline (`navigator.onLine` false: no network, or the
+//! installed app opened without one), neither request is sent: [`SendError::Offline`]
+//! and [`EndpointInfoError::Offline`] say so, where a failed fetch's message would only
+//! say "Failed to fetch". `onLine` true proves nothing (a network without the server),
+//! so a failed request is still a network error, and retried.
 
 use gloo_net::http::Request;
 use medinsight_core::endpoint::info::{EndpointInfo, ENDPOINT_INFO_PATH};
@@ -30,8 +36,15 @@ pub struct Answer {
 pub enum SendError {
     #[error("no answer within {0} s (the timeout in the settings)")]
     Timeout(u32),
-    #[error("the request could not be sent or its answer was cut off: {0}")]
+    #[error("the endpoint cannot be reached, or its answer was cut off: {0}")]
     Network(String),
+    #[error("the endpoint cannot be reached: this browser is offline")]
+    Offline,
+}
+
+/// Whether the browser knows it has no network (`navigator.onLine` false).
+pub fn offline() -> bool {
+    web_sys::window().is_some_and(|w| !w.navigator().on_line())
 }
 
 /// Posts `body` to `path`, waiting at most `timeout_secs`.
@@ -41,6 +54,9 @@ pub async fn post(
     body: String,
     timeout_secs: u32,
 ) -> Result<Answer, SendError> {
+    if offline() {
+        return Err(SendError::Offline);
+    }
     let controller = AbortController::new().map_err(|e| SendError::Network(format!("{e:?}")))?;
     let abort = controller.clone();
     let timer = gloo_timers::callback::Timeout::new(timeout_secs.saturating_mul(1000), move || {
@@ -79,6 +95,8 @@ pub async fn post(
     drop(timer);
     match outcome {
         Err(_) if timed_out => Err(SendError::Timeout(timeout_secs)),
+        // The network went away while the request was out.
+        Err(SendError::Network(_)) if offline() => Err(SendError::Offline),
         other => other,
     }
 }
@@ -86,6 +104,8 @@ pub async fn post(
 /// Why the app could not learn what sits behind `/score`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EndpointInfoError {
+    #[error("this browser is offline")]
+    Offline,
     #[error("the server did not answer {ENDPOINT_INFO_PATH} ({0}); start the app with `medinsight emulate` or `medinsight proxy`")]
     Unreachable(String),
     #[error("the server answered {ENDPOINT_INFO_PATH} with HTTP {0}; is this page served by `medinsight emulate` or `medinsight proxy`?")]
@@ -96,10 +116,16 @@ pub enum EndpointInfoError {
 
 /// Asks the page's own origin what `/score` talks to.
 pub async fn fetch_endpoint_info() -> Result<EndpointInfo, EndpointInfoError> {
-    let res = Request::get(ENDPOINT_INFO_PATH)
-        .send()
-        .await
-        .map_err(|e| EndpointInfoError::Unreachable(e.to_string()))?;
+    if offline() {
+        return Err(EndpointInfoError::Offline);
+    }
+    let res = Request::get(ENDPOINT_INFO_PATH).send().await.map_err(|e| {
+        if offline() {
+            EndpointInfoError::Offline
+        } else {
+            EndpointInfoError::Unreachable(e.to_string())
+        }
+    })?;
     if !res.ok() {
         return Err(EndpointInfoError::Status(res.status()));
     }

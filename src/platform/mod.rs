@@ -1,11 +1,11 @@
 //! The browser, one small module per capability: blobs and object URLs ([`blobs`]), the
 //! canvas ([`canvas`]), the clipboard ([`clipboard`]), clocks ([`clock`]), the page
 //! ([`document`]), files coming in ([`files`]), requests to the page's own origin
-//! ([`fetch`]), random bytes ([`random`]) and `localStorage` ([`storage`]). Nothing else
-//! in the app calls web-sys directly, except the worker pool and IndexedDB. Each call
-//! returns a typed error (never unwraps a `JsValue`), so a browser that refuses (private
-//! mode, no clipboard permission, a full storage) gives the user a message instead of a
-//! dead page.
+//! ([`fetch`]), random bytes ([`random`]), the offline copy of the app
+//! ([`service_worker`]) and `localStorage` ([`storage`]). Nothing else in the app calls
+//! web-sys directly, except the worker pool and IndexedDB. Each call returns a typed error
+//! (never unwraps a `JsValue`), so a browser that refuses (private mode, no clipboard
+//! permission, a full storage) gives the user a message instead of a dead page.
 
 pub mod blobs;
 pub mod canvas;
@@ -15,6 +15,7 @@ pub mod document;
 pub mod fetch;
 pub mod files;
 pub mod random;
+pub mod service_worker;
 pub mod storage;
 
 use wasm_bindgen::{JsCast, JsValue};

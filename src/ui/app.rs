@@ -12,6 +12,7 @@ use medinsight_core::settings::Settings;
 
 use crate::persist::local::{use_persisted, PSEUDONYM_KEY};
 use crate::platform::files::{from_file_list, Incoming};
+use crate::platform::service_worker::{self, Registration, ServiceWorkerError};
 use crate::state::Session;
 use crate::ui::images::gallery::Gallery;
 use crate::ui::images::image_inspector::{ApplyTo, ImageInspector};
@@ -32,6 +33,7 @@ use crate::ui::run::settings_panel::SettingsPanel;
 use crate::ui::widgets::emulator_banner::EmulatorBanner;
 use crate::ui::widgets::endpoint_status::EndpointStatus;
 use crate::ui::widgets::theme_toggle::ThemeToggle;
+use crate::ui::widgets::update_banner::UpdateBanner;
 use crate::work::analyses::Analyst;
 use crate::work::preparation::Preparer;
 use crate::PRODUCT_NAME;
@@ -148,6 +150,7 @@ pub fn App() -> impl IntoView {
             session.clear_all();
         }
     };
+    let (update_ready, on_update, offline_error) = offline_copy();
     let on_remove = Callback::new(move |id: u64| session.remove_image(id));
     let on_clear = Callback::new(move |()| session.clear_images());
     let on_add_labels = Callback::new(move |texts: Vec<String>| {
@@ -192,7 +195,9 @@ pub fn App() -> impl IntoView {
             <button class="clear-session" on:click=on_clear_session>"Clear session"</button>
             <ThemeToggle />
         </header>
+        <UpdateBanner ready=update_ready on_reload=on_update />
         <EmulatorBanner visible=session.emulator />
+        {move || offline_error.get().map(|e| view! { <p class="notice warn offline-error" role="status">{e}</p> })}
         {move || storage_error.get().map(|e| view! { <p class="notice warn" role="status">{format!("Settings will not be remembered: {e}")}</p> })}
         {move || session.storage_error.get().map(|e| view! { <p class="notice warn storage-error" role="alert">{e}</p> })}
         <Show when=move || !restored.get()>
@@ -317,4 +322,33 @@ pub fn App() -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// The app's offline copy (its service worker): registered in release builds, with
+/// whether a new version waits, the callback that switches to it, and what went wrong.
+///
+/// Development builds (`trunk serve`) register none: a worker would answer from its
+/// cache where Trunk's live reload must win, and the hook gives them a `sw.js` that
+/// retires any worker a release build left on the same origin.
+fn offline_copy() -> (Signal<bool>, Callback<()>, Signal<Option<String>>) {
+    let ready = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let registration = StoredValue::new_local(None::<Registration>);
+    if !cfg!(debug_assertions) {
+        leptos::task::spawn_local(async move {
+            match service_worker::register(move || ready.set(true)).await {
+                Ok(r) => registration.set_value(Some(r)),
+                // The app works online as before; there is just no offline copy.
+                Err(ServiceWorkerError::Unsupported) => {}
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    }
+    let on_update = Callback::new(move |()| {
+        if let Some(Err(e)) = registration.with_value(|r| r.as_ref().map(|r| r.activate_waiting()))
+        {
+            error.set(Some(e.to_string()));
+        }
+    });
+    (ready.into(), on_update, error.into())
 }

@@ -597,6 +597,10 @@ async fn send(
             }
             Err(e @ SendError::Timeout(_)) => (408, e.to_string(), None),
             Err(e @ SendError::Network(_)) => (0, e.to_string(), None),
+            Err(SendError::Offline) => {
+                gate.leave(session, Outcome::Failed);
+                return BatchOutcome::Failed(Failure::Offline);
+            }
         };
         gate.leave(session, Outcome::of_status(status));
         let attempted = Attempt {
@@ -681,7 +685,11 @@ fn apply(session: Session, batch: Vec<Cell>, outcome: BatchOutcome) {
                     Target::Image(_) => {}
                 }
             }
-            let fatal = matches!(failure, Failure::Unauthorized | Failure::NoDeployment);
+            // Nothing else can succeed either: the run stops and says why, once.
+            let fatal = matches!(
+                failure,
+                Failure::Unauthorized | Failure::NoDeployment | Failure::Offline
+            );
             if fatal {
                 session.cancel.set(true);
             }

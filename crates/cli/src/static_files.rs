@@ -150,7 +150,9 @@ async fn serve(State(dist): State<Arc<Dist>>, request: Request) -> Response {
 
 /// The policy for `index_html`: own origin only, plus the hashes of its inline scripts.
 /// `wasm-unsafe-eval` lets the page compile its own wasm; inline styles are allowed
-/// because Leptos sets `style` attributes, which carry no script.
+/// because Leptos sets `style` attributes, which carry no script. The service worker
+/// (`/sw.js`, which `worker-src` covers) and the manifest come from this origin only;
+/// the worker's own answers carry the headers they were cached with.
 pub fn content_security_policy(index_html: &str) -> String {
     let hashes: String = inline_scripts(index_html)
         .map(|body| {
@@ -162,7 +164,7 @@ pub fn content_security_policy(index_html: &str) -> String {
         .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; font-src 'self'; \
+         img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 }

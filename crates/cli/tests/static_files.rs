@@ -89,3 +89,37 @@ fn an_index_html_linked_from_elsewhere_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// The installable app's files: the service worker at the root (its scope is the whole
+/// app with no `Service-Worker-Allowed` header) as JavaScript, the manifest as a
+/// manifest, the icons as PNG; and the page's policy lets the worker and the manifest
+/// come from this origin only.
+#[tokio::test]
+async fn service_worker_and_manifest_are_served_with_their_types() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dist = tmp.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>app</title>").unwrap();
+    std::fs::write(dist.join("sw.js"), "const VERSION = \"1\";").unwrap();
+    std::fs::write(dist.join("manifest.webmanifest"), "{}").unwrap();
+    std::fs::write(dist.join("icon-192.png"), b"\x89PNG").unwrap();
+    let router = medinsight::static_files::router(&dist).unwrap();
+
+    for (path, body, content_type) in [
+        ("/sw.js", "const VERSION = \"1\";", "text/javascript"),
+        ("/manifest.webmanifest", "{}", "application/manifest+json"),
+        ("/icon-192.png", "\u{FFFD}PNG", "image/png"),
+    ] {
+        let (status, got, headers) = get(&router, path).await;
+        assert_eq!((status, got.as_str()), (StatusCode::OK, body), "{path}");
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        assert!(
+            !headers.contains_key("service-worker-allowed"),
+            "{path}: no wider scope is ever granted"
+        );
+    }
+    let (_, _, headers) = get(&router, "/").await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("worker-src 'self' blob:;"), "{csp}");
+    assert!(csp.contains("manifest-src 'self';"), "{csp}");
+}

@@ -153,12 +153,18 @@ impl Drop for Spawned {
 
 /// `medinsight emulate` on a free loopback port, serving `dist`; returns its base URL.
 pub fn start_emulator(extra_args: &[&str]) -> Result<(Spawned, String)> {
+    start_emulator_serving(&built().dist, extra_args)
+}
+
+/// `medinsight emulate` serving the app from `dist` (a copy of the build a test
+/// changes); returns its base URL.
+pub fn start_emulator_serving(dist: &Path, extra_args: &[&str]) -> Result<(Spawned, String)> {
     let built = built();
     let mut proc = Spawned::new(
         "medinsight emulate",
         Command::new(&built.medinsight)
             .args(["emulate", "--listen", "127.0.0.1:0", "--dist"])
-            .arg(&built.dist)
+            .arg(dist)
             .args(extra_args)
             .stdout(Stdio::piped()),
     )?;
@@ -297,9 +303,48 @@ impl Browser {
         Ok(path)
     }
 
+    /// Takes the page's network away (`offline`) or gives it back, with Chromium's
+    /// network emulation (chromedriver's `chromium/network_conditions`, which DevTools'
+    /// "Offline" uses): requests fail as with no network and `navigator.onLine` turns
+    /// false, while the server keeps running — what a laptop on a train sees.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        self.client
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .context("chromedriver refused the network conditions")?;
+        Ok(())
+    }
+
     /// Ends the WebDriver session; chromedriver itself stops when `self` drops.
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// chromedriver's `POST /session/{id}/chromium/network_conditions`.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let conditions = serde_json::json!({ "network_conditions": {
+            "offline": self.offline, "latency": 0,
+            "download_throughput": -1, "upload_throughput": -1,
+        }});
+        (http::Method::POST, Some(conditions.to_string()))
     }
 }
 

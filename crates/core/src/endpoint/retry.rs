@@ -52,6 +52,10 @@ pub enum Failure {
     Rejected { status: u16, message: String },
     #[error("gave up after {attempts} attempts; last answer: {last}")]
     Exhausted { attempts: u32, last: String },
+    /// The browser knows it has no network: no attempt can succeed until it has, so
+    /// the run stops at once instead of spending minutes of retries.
+    #[error("the endpoint cannot be reached: this browser is offline. Reconnect, then press Embed again (what is embedded is kept)")]
+    Offline,
 }
 
 /// The decision after a failed attempt.
