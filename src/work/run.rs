@@ -598,6 +598,10 @@ async fn send(
             Err(e @ SendError::Timeout(_)) => (408, e.to_string(), None),
             Err(e @ SendError::Network(_)) => (0, e.to_string(), None),
             Err(SendError::Offline) => {
+                // Counted above before it was known; it was never sent.
+                session
+                    .progress
+                    .update(|p| p.requests = p.requests.saturating_sub(1));
                 gate.leave(session, Outcome::Failed);
                 return BatchOutcome::Failed(Failure::Offline);
             }

@@ -266,6 +266,11 @@ async fn offline_reload_mounts_the_app_with_its_session_and_embed_says_unreachab
         );
         let running: String = b.js("return document.querySelector('.run-figures').dataset.running").await?;
         ensure!(running == "false", "the run goes on offline (running = {running})");
+        let figures: String = b.js("return document.querySelector('.run-figures').textContent").await?;
+        ensure!(
+            figures.contains(" 0 requests"),
+            "a request never sent is counted: {figures}"
+        );
 
         // Back online, the same session embeds: nothing was lost.
         b.set_offline(false).await?;
