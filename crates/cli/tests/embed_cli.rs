@@ -268,3 +268,55 @@ fn three_shards_one_killed_and_resumed_merge_into_what_the_app_imports() {
         "the faults and the capacity were exercised: {stats}"
     );
 }
+
+#[test]
+fn a_refused_key_stops_the_run_with_advice_and_the_right_key_resumes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("few");
+    std::fs::create_dir_all(root.join("Edema")).unwrap();
+    for i in 0..12u8 {
+        image::GrayImage::from_fn(16, 16, |x, y| {
+            image::Luma([(x as u8 * 9) ^ (y as u8 * 5) ^ i])
+        })
+        .save(root.join(format!("Edema/{i}.png")))
+        .unwrap();
+    }
+    let out = tmp.path().join("out");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = common::emulate_args(&["--key", "right-key-4242"]);
+    let url = rt.block_on(common::spawn(medinsight::emulate::app(&emulator).unwrap()));
+    let run = |key: &str, resume: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_medinsight"));
+        cmd.arg("embed")
+            .arg(&root)
+            .arg("--out")
+            .arg(&out)
+            .args(["--upstream", &format!("{url}/score")])
+            .env("MEDINSIGHT_API_KEY", key);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().unwrap()
+    };
+    let refused = run("wrong-key-1717", false);
+    let said = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("stopped: the endpoint refused the key (401)")
+            && said.contains("MEDINSIGHT_API_KEY")
+            && said.contains("--resume"),
+        "{said}"
+    );
+    assert!(!said.contains("wrong-key-1717"), "the key leaked: {said}");
+    assert!(
+        !out.join("embeddings.npy").exists(),
+        "nothing merged from a stopped run"
+    );
+    let resumed = run("right-key-4242", true);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    let npy = std::fs::read(out.join("embeddings.npy")).unwrap();
+    let tsv = std::fs::read_to_string(out.join("metadata.tsv")).unwrap();
+    let images = import_vectors(&npy, &tsv).unwrap();
+    assert_eq!(images.len(), 12);
+    assert!(images.iter().all(|i| i.label == "Edema"));
+}

@@ -63,7 +63,7 @@ pub enum EmbedError {
     Emulator(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
-    #[error("the labels could not be embedded: {0}")]
+    #[error("the labels could not be embedded: {}", report::advice(.0))]
     LabelsFailed(Failure),
 }
 
@@ -259,11 +259,12 @@ pub async fn run(args: &EmbedArgs) -> Result<Summary, EmbedError> {
                     Outcome::Failed(files, failure) => {
                         if matches!(failure, Failure::Unauthorized | Failure::NoDeployment) {
                             cancel.store(true, Ordering::Relaxed);
-                            tally.fatal.get_or_insert(failure.to_string());
+                            tally.fatal.get_or_insert(report::advice(&failure));
                         }
+                        let reason = report::advice(&failure);
                         for f in files {
-                            failed_lines.push_str(&format!("{}\t{}\n", f.path, failure));
-                            tally.fail(report::failure_kind(&failure), failure.to_string());
+                            failed_lines.push_str(&format!("{}\t{reason}\n", f.path));
+                            tally.fail(report::failure_kind(&failure), reason.clone());
                         }
                     }
                     Outcome::PrepareFailed(f, kind, reason) => {

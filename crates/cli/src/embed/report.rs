@@ -44,6 +44,17 @@ pub fn failure_kind(f: &Failure) -> &'static str {
     }
 }
 
+/// What to tell the user of a failure, worded for this command (the core's words for a
+/// refused key speak of the proxy, which holds the key for the app).
+pub fn advice(f: &Failure) -> String {
+    match f {
+        Failure::Unauthorized => "the endpoint refused the key (401): set MEDINSIGHT_API_KEY to the endpoint's key (Azure ML studio → Endpoints → your endpoint → Consume) and run again with --resume".into(),
+        Failure::NoDeployment => "no such deployment (404): check --deployment, or leave it out to use the endpoint's traffic split; then run again with --resume".into(),
+        Failure::TooLarge => "the request is too large (413) for the endpoint or a proxy in front of it".into(),
+        other => other.to_string(),
+    }
+}
+
 /// Counts of a run.
 #[derive(Debug, Default)]
 pub struct Tally {
