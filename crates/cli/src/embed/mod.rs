@@ -358,7 +358,7 @@ pub async fn run(args: &EmbedArgs) -> Result<Summary, EmbedError> {
         let session = SessionFile::new(Settings::default(), scaling, vec![], vec![]);
         store::write_atomically(&labels_path, session.to_json().as_bytes())?;
     }
-    let mut out = dir.display().to_string();
+    let mut out = format!("written to {}", dir.display());
     if shard.count == 1 && complete {
         out = merge::merge(&args.out)?.to_string();
     }

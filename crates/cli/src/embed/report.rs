@@ -98,6 +98,7 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Time until the last file was prepared.
     pub prepare_elapsed: Duration,
+    /// Where the output went ("written to DIR", or what the merge wrote).
     pub out: String,
 }
 
@@ -114,7 +115,7 @@ impl fmt::Display for Summary {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         writeln!(
             f,
-            "embedded {} of {} files ({} skipped: done by an earlier run), {} labels; written to {}",
+            "embedded {} of {} files ({} skipped: done by an earlier run), {} labels; {}",
             t.embedded, t.todo, t.skipped, t.labels, self.out
         )?;
         writeln!(f, "failed {}", t.failures())?;
