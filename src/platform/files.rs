@@ -31,11 +31,10 @@ impl Incoming {
     }
 }
 
-/// The last folder of a `/`-separated path, or "" when there is none.
+/// The last folder of a `/`-separated path, or "" when there is none: the core's rule,
+/// shared with `medinsight embed`.
 pub fn folder_of(path: &str) -> String {
-    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    parts.pop();
-    parts.pop().unwrap_or("").to_string()
+    medinsight_core::ground_truth_of(path)
 }
 
 /// Why a file's bytes could not be read.

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use futures::channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
+use medinsight_core::endpoint::admission::Admission;
 use medinsight_core::endpoint::batching;
 use medinsight_core::endpoint::concurrency::{Concurrency, Outcome};
 use medinsight_core::endpoint::retry::{decide, Attempt, Decision, Failure};
@@ -102,14 +103,11 @@ enum BatchOutcome {
 /// more request, and gives the place back (with how the attempt ended, which moves the
 /// window) when the answer is in. Retry waits happen outside, holding no place.
 ///
-/// Places are handed over in order: a lane that finds others waiting queues behind
-/// them, and a freed place goes to the first in line — a batch coming back from a retry
-/// wait first of all. Otherwise the lane that just answered would take its own place
-/// back at once, and a retried batch could wait for the end of the run (or run out of
-/// retries as the probe above capacity).
+/// Who goes next is the core's [`Admission`], shared with `medinsight embed`: a lane
+/// that finds others waiting queues behind them, and a freed place goes to the first in
+/// line — a batch coming back from a retry wait first of all.
 struct Gate {
-    window: RefCell<Concurrency>,
-    waiting: RefCell<VecDeque<oneshot::Sender<()>>>,
+    line: RefCell<Admission<oneshot::Sender<()>>>,
     /// The run's gate shows its window in the progress line; a one-off query's does not.
     shown: bool,
 }
@@ -117,56 +115,49 @@ struct Gate {
 impl Gate {
     fn new(window: Concurrency, shown: bool) -> Rc<Self> {
         Rc::new(Self {
-            window: RefCell::new(window),
-            waiting: RefCell::new(VecDeque::new()),
+            line: RefCell::new(Admission::new(window)),
             shown,
         })
     }
 
     /// Waits for a place; `retrying` goes to the front of the line.
     async fn enter(&self, session: Session, retrying: bool) {
-        let free = self.waiting.borrow().is_empty() && self.window.borrow_mut().try_start();
-        if !free {
-            let (tx, rx) = oneshot::channel();
-            if retrying {
-                self.waiting.borrow_mut().push_front(tx);
-            } else {
-                self.waiting.borrow_mut().push_back(tx);
-            }
-            // The place is taken for us before we are woken (see `hand_over`).
+        let mut woken = None;
+        let admitted = self.line.borrow_mut().arrive(
+            || {
+                let (tx, rx) = oneshot::channel();
+                woken = Some(rx);
+                tx
+            },
+            retrying,
+        );
+        if let (false, Some(rx)) = (admitted, woken) {
+            // The place is taken for us before we are woken (see `leave`).
             let _ = rx.await;
         }
         self.show(session);
     }
 
     fn leave(&self, session: Session, outcome: Outcome) {
-        self.window.borrow_mut().finish(outcome);
-        self.hand_over();
-        self.show(session);
-    }
-
-    /// Gives free places to the first in line, taking each place on their behalf.
-    fn hand_over(&self) {
-        loop {
-            let Some(next) = self.waiting.borrow_mut().pop_front() else {
-                return;
-            };
-            if !self.window.borrow_mut().try_start() {
-                self.waiting.borrow_mut().push_front(next);
-                return;
-            }
-            if next.send(()).is_err() {
-                // Nobody listens any more: the place goes back, to the next in line.
-                self.window.borrow_mut().finish(Outcome::Failed);
+        let mut places = vec![outcome];
+        while let Some(outcome) = places.pop() {
+            let admitted = self.line.borrow_mut().leave(outcome);
+            for next in admitted {
+                if next.send(()).is_err() {
+                    // Nobody listens any more: the place goes back, to the next in line.
+                    places.push(Outcome::Failed);
+                }
             }
         }
+        self.show(session);
     }
 
     fn show(&self, session: Session) {
         if !self.shown {
             return;
         }
-        let w = self.window.borrow();
+        let line = self.line.borrow();
+        let w = line.window();
         let (in_flight, window, throttled) = (w.in_flight(), w.limit(), w.throttled());
         session.progress.update(|p| {
             p.in_flight = in_flight;

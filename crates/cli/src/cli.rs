@@ -64,6 +64,79 @@ pub enum Command {
     /// model's: they have the shape of real embeddings, not their meaning. Same flags,
     /// same bytes.
     Generate(GenerateArgs),
+    /// Embed folders of images from the command line, as the app does, into files the
+    /// app imports and numpy reads.
+    ///
+    /// Walks each DIR (the folder a file sits in is its ground-truth label, as in the
+    /// app), prepares every file with the app's pipeline and defaults on all cores, and
+    /// sends them with the app's batching, retries and adaptive window. Writes
+    /// OUT/shard-I-of-N/ in parts as answers arrive (a killed run continues with
+    /// --resume and sends no finished image again); a run that is not sharded ends by
+    /// merging into OUT/embeddings.npy, OUT/metadata.tsv and OUT/labels.json.
+    ///
+    /// The key is read from MEDINSIGHT_API_KEY, as for `proxy`; it never appears in the
+    /// output. Exit status: 0 if every file was embedded, 1 if any failed or the run
+    /// stopped, 2 if it could not start.
+    Embed(EmbedArgs),
+    /// Join the shards of `medinsight embed --shard I/N` runs under OUT into
+    /// OUT/embeddings.npy, OUT/metadata.tsv and OUT/labels.json.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["upstream", "emulate"])))]
+pub struct EmbedArgs {
+    /// Folders (walked recursively, hidden files skipped) or single files.
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The endpoint's scoring URL, e.g. https://NAME.REGION.inference.ml.azure.com/score
+    /// (plain http only to this machine).
+    #[arg(long)]
+    pub upstream: Option<String>,
+    /// Send every request to this deployment (`azureml-model-deployment`).
+    #[arg(long, requires = "upstream")]
+    pub deployment: Option<String>,
+    /// Embed against the emulator, started in this process on a free loopback port
+    /// (stand-in vectors: for trying the command, not for medicine).
+    #[arg(long)]
+    pub emulate: bool,
+    /// Text prompts to embed too, one per line (blank lines skipped).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Continue a run that stopped: files already in finished parts are not sent again.
+    #[arg(long)]
+    pub resume: bool,
+    /// Take share I of N (0 ≤ I < N) of the files, chosen by a hash of each file's path:
+    /// run N of these (a Slurm array, a Kubernetes indexed Job) and `medinsight merge`.
+    #[arg(long, value_name = "I/N", value_parser = crate::embed::shard::parse_shard)]
+    pub shard: Option<crate::embed::shard::Shard>,
+    /// Rows per part file: a part is written (atomically) when it is full.
+    #[arg(long, default_value_t = 1000)]
+    pub part_rows: usize,
+    /// Most requests in flight the adaptive window may reach (the app's default: 16).
+    #[arg(long, default_value_t = 16)]
+    pub max_in_flight: usize,
+    /// Threads preparing images [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// As for `prepare`.
+    #[arg(long, default_value = "microsoft", value_parser = crate::prepare::parse_window)]
+    pub window: Windowing,
+    /// As for `prepare`.
+    #[arg(long, default_value = "first", value_parser = crate::prepare::parse_frame)]
+    pub frame: FrameChoice,
+    /// As for `prepare`.
+    #[arg(long, default_value = "stretch", value_parser = crate::prepare::parse_fit)]
+    pub fit: Fit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The `--out` folder of the `embed` runs.
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 //! `app(..)` and tested with `oneshot` without a socket.
 //!
 //! - [`check`]: probes an endpoint and says whether the app's assumptions hold.
+//! - [`embed`]: folders of images embedded from the command line, in shards, resumable.
 //! - [`emulate`]: the MedImageInsight endpoint emulated locally, plus the built app.
 //! - [`generate`]: a seeded synthetic session of N images (benchmarks, tests at scale).
 //! - [`prepare`]: the image pipeline on files.
@@ -13,6 +14,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod embed;
 pub mod emulate;
 pub mod generate;
 pub mod prepare;

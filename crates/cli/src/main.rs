@@ -18,6 +18,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Proxy(args) => medinsight::proxy::run(args).await?,
         Command::Check(args) => std::process::exit(medinsight::check::run_cli(&args).await),
         Command::Generate(args) => medinsight::generate::run(&args, std::io::stdout().lock())?,
+        Command::Embed(args) => std::process::exit(medinsight::embed::run_cli(args).await),
+        Command::Merge(args) => {
+            let merged = medinsight::embed::merge::merge(&args.out)?;
+            println!("{merged}");
+        }
         Command::Prepare(args) => {
             let failed = medinsight::prepare::run(&args, std::io::stdout().lock())?;
             if failed > 0 {

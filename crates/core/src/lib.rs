@@ -52,8 +52,27 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The ground-truth label of a file loaded under `path` (`/`-separated, folders
+/// included): the folder it sits in, "" at the top level. One rule for the app's
+/// folder drop and picker and for `medinsight embed`'s walk.
+pub fn ground_truth_of(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    parts.pop();
+    parts.pop().unwrap_or("").to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_ground_truth_is_the_parent_folder() {
+        assert_eq!(
+            super::ground_truth_of("Chest/Atelectasis/img1.png"),
+            "Atelectasis"
+        );
+        assert_eq!(super::ground_truth_of("/Effusion//a.png"), "Effusion");
+        assert_eq!(super::ground_truth_of("a.png"), "");
+    }
+
     #[test]
     fn fingerprint_is_fnv1a() {
         // Published FNV-1a 64 test vectors.
