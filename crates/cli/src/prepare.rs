@@ -9,7 +9,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use medinsight_core::pipeline::{prepare, Fit, FrameChoice, PrepareOptions, Prepared, Windowing};
+use medinsight_core::pipeline::{
+    check_file_size, prepare, FileTooLarge, Fit, FrameChoice, PrepareOptions, Prepared, Windowing,
+    MAX_FILE_BYTES,
+};
 
 use crate::cli::PrepareArgs;
 
@@ -20,6 +23,27 @@ pub enum PrepareCliError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// Why a file's bytes were not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    TooLarge(#[from] FileTooLarge),
+    #[error("cannot read it: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A file's bytes, refused before reading when it is over the app's limit
+/// ([`MAX_FILE_BYTES`]): the command line and the browser read the same files.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let size = std::fs::metadata(path)?.len();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    check_file_size(&name, size, MAX_FILE_BYTES)?;
+    Ok(std::fs::read(path)?)
 }
 
 /// `--window`: `file`, `percentile:LOW,HIGH`, `minmax` or `manual:CENTER,WIDTH`.
@@ -125,8 +149,8 @@ pub fn run(args: &PrepareArgs, mut lines: impl Write) -> Result<usize, PrepareCl
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".into());
         let out = args.out.join(format!("{name}.png"));
-        let result = std::fs::read(file)
-            .map_err(|e| format!("cannot read it: {e}"))
+        let result = read_file(file)
+            .map_err(|e| e.to_string())
             .and_then(|bytes| prepare(&bytes, options).map_err(|e| e.to_string()))
             .and_then(|p| {
                 std::fs::write(&out, &p.png)
@@ -148,6 +172,30 @@ pub fn run(args: &PrepareArgs, mut lines: impl Write) -> Result<usize, PrepareCl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_unread_with_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("scan.dcm");
+        // Sparse: the length is claimed, no byte is written.
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        drop(f);
+        let e = read_file(&big).unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "scan.dcm is 1.1 GB; files over 1 GiB are not read"
+        );
+        let small = dir.path().join("small.png");
+        std::fs::write(&small, b"abc").unwrap();
+        assert_eq!(read_file(&small).unwrap(), b"abc");
+        let missing = read_file(&dir.path().join("gone.png")).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("cannot read it: "),
+            "{missing}"
+        );
+    }
 
     #[test]
     fn window_flags_parse() {

@@ -438,8 +438,11 @@ async fn endpoint(args: &EmbedArgs) -> Result<Endpoint, EmbedError> {
 
 /// Reads and prepares one file.
 fn prepare_one(found: &Found, options: PrepareOptions) -> Prepared {
-    let bytes = match std::fs::read(&found.file) {
+    let bytes = match crate::prepare::read_file(&found.file) {
         Ok(b) => b,
+        Err(e @ crate::prepare::ReadError::TooLarge(_)) => {
+            return Prepared::Failed(found.clone(), "too large", e.to_string())
+        }
         Err(e) => return Prepared::Failed(found.clone(), "cannot read", e.to_string()),
     };
     match prepare(&bytes, options) {

@@ -41,6 +41,8 @@ pub fn failure_kind(f: &Failure) -> &'static str {
         Failure::ModelError(_) => "model error (424)",
         Failure::Rejected { .. } => "rejected by the endpoint",
         Failure::Exhausted { .. } => "gave up after retries",
+        // The browser's own verdict; this command learns of a lost network by its retries.
+        Failure::Offline => "offline",
     }
 }
 
