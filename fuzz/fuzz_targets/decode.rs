@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use medinsight_core::pipeline::{
-    prepare, thumbnail, FrameChoice, Fit, PngCompression, PrepareOptions, Windowing, SIDE,
+    prepare, thumbnail, Fit, FrameChoice, PngCompression, PrepareOptions, Windowing, SIDE,
 };
 
 fn options(len: usize) -> PrepareOptions {
@@ -35,7 +35,11 @@ fn options(len: usize) -> PrepareOptions {
     };
     let len = len / 6;
     let fit = [Fit::Stretch, Fit::Letterbox][len % 2];
-    let frame = [FrameChoice::First, FrameChoice::Middle, FrameChoice::Index(1)][(len / 2) % 3];
+    let frame = [
+        FrameChoice::First,
+        FrameChoice::Middle,
+        FrameChoice::Index(1),
+    ][(len / 2) % 3];
     let compression = [
         PngCompression::Balanced,
         PngCompression::Fast,

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Some(ImportInput::Vectors { npy, tsv }) => {
             if let Ok(images) = session::import_vectors(npy, &String::from_utf8_lossy(tsv)) {
-                images.iter().filter_map(|i| i.vector.as_deref()).for_each(usable);
+                images
+                    .iter()
+                    .filter_map(|i| i.vector.as_deref())
+                    .for_each(usable);
             }
         }
         None => {}

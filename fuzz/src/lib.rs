@@ -15,14 +15,16 @@ pub fn wire_request(selector: u8) -> (ScoreRequest, ParseOptions) {
     let n = usize::from(selector & 3) + 1;
     let carries = (selector >> 2) & 3;
     let rows = (0..n)
-        .map(|i| match if carries == 3 { i % 3 } else { carries.into() } {
-            0 => Row::image("iVBORw0KGgo="),
-            1 => Row::text("a chest X-ray"),
-            _ => Row {
-                image: Some("iVBORw0KGgo=".into()),
-                text: Some("a chest X-ray".into()),
+        .map(
+            |i| match if carries == 3 { i % 3 } else { carries.into() } {
+                0 => Row::image("iVBORw0KGgo="),
+                1 => Row::text("a chest X-ray"),
+                _ => Row {
+                    image: Some("iVBORw0KGgo=".into()),
+                    text: Some("a chest X-ray".into()),
+                },
             },
-        })
+        )
         .collect();
     let dimension = [Some(4), Some(8), None, Some(1024)][usize::from((selector >> 4) & 3)];
     let request = ScoreRequest {

@@ -63,7 +63,10 @@ fn wire_seeds(dir: &Path) -> std::io::Result<usize> {
                         .wants_scaling_factor()
                         .then_some(ScalingFactor(4.516357898712158)),
                 };
-                for (shape, tag) in [(ResponseShape::Rows, "rows"), (ResponseShape::Columns, "columns")] {
+                for (shape, tag) in [
+                    (ResponseShape::Rows, "rows"),
+                    (ResponseShape::Columns, "columns"),
+                ] {
                     let mut input = vec![selector];
                     input.extend_from_slice(response.to_body(shape).as_bytes());
                     write(dir, &format!("{tag}-{selector:02x}"), &input)?;
@@ -74,12 +77,27 @@ fn wire_seeds(dir: &Path) -> std::io::Result<usize> {
     }
     // What the service says when it fails, and Python's non-finite words.
     let odd: [(&str, &str); 6] = [
-        ("error-message", r#"{"message":"An unexpected error occurred in scoring script."}"#),
-        ("error-object", r#"{"error":{"code":"UserError","message":"image column mixed"}}"#),
+        (
+            "error-message",
+            r#"{"message":"An unexpected error occurred in scoring script."}"#,
+        ),
+        (
+            "error-object",
+            r#"{"error":{"code":"UserError","message":"image column mixed"}}"#,
+        ),
         ("error-string", r#""upstream request timeout""#),
-        ("python-nan", r#"[{"image_features":[[0.1, NaN, -Infinity, Infinity]],"scaling_factor":4.5}]"#),
-        ("positional", r#"{"image_features":[[0.1,0.2,0.3,0.4],null],"text_features":[null,[0.5,0.6,0.7,0.8]]}"#),
-        ("escaped", r#"[{"image_features":[[1e-3,-2E+1,0,5]],"note":"NaN \"Infinity\" \u00e9"}]"#),
+        (
+            "python-nan",
+            r#"[{"image_features":[[0.1, NaN, -Infinity, Infinity]],"scaling_factor":4.5}]"#,
+        ),
+        (
+            "positional",
+            r#"{"image_features":[[0.1,0.2,0.3,0.4],null],"text_features":[null,[0.5,0.6,0.7,0.8]]}"#,
+        ),
+        (
+            "escaped",
+            r#"[{"image_features":[[1e-3,-2E+1,0,5]],"note":"NaN \"Infinity\" \u00e9"}]"#,
+        ),
     ];
     for (name, body) in odd {
         let selector = if name == "positional" {
@@ -138,7 +156,11 @@ fn import_seeds(dir: &Path) -> std::io::Result<usize> {
     // A small array of the wrong width: the width check, and a short file for the
     // fuzzer to grow.
     let narrow = npy_f32(&[vector(1, 4), vector(2, 4)]);
-    write(dir, "vectors-narrow", &vectors_input(&narrow, "path\na/b.png\nc\\d.png\n"))?;
+    write(
+        dir,
+        "vectors-narrow",
+        &vectors_input(&narrow, "path\na/b.png\nc\\d.png\n"),
+    )?;
     Ok(written + 3)
 }
 
@@ -150,6 +172,9 @@ fn main() -> std::io::Result<()> {
     let out = Path::new(&out);
     let wire = wire_seeds(&out.join("wire_response"))?;
     let import = import_seeds(&out.join("import"))?;
-    println!("seeds: {wire} wire_response, {import} import inputs in {}", out.display());
+    println!(
+        "seeds: {wire} wire_response, {import} import inputs in {}",
+        out.display()
+    );
     Ok(())
 }
