@@ -36,6 +36,8 @@ pub enum ImportError {
     },
     #[error("the .npy header claims {claimed} bytes but the file holds only {bytes}; it is damaged or not a .npy file")]
     NpyHeaderTooLong { claimed: u64, bytes: usize },
+    #[error("the .npy header nests brackets {depth} deep where a float array's nests {max} at most; it is damaged or not a .npy file", max = npy::MAX_HEADER_NESTING)]
+    NpyHeaderNesting { depth: usize },
     #[error("the .npy rows have {0} values; MedImageInsight vectors have {dim}", dim = crate::EMBEDDING_DIM)]
     NpyWidth(usize),
     #[error("the metadata has {metadata} rows but the vectors {vectors}; they must describe the same items in the same order")]
