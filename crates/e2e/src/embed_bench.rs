@@ -68,7 +68,12 @@ struct Measured {
 
 impl Measured {
     fn median_ms(&self) -> Option<f64> {
-        let mut ok: Vec<f64> = self.runs.iter().filter_map(|r| r.as_ref().ok()).copied().collect();
+        let mut ok: Vec<f64> = self
+            .runs
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .copied()
+            .collect();
         if ok.len() != self.runs.len() || ok.is_empty() {
             return None;
         }
@@ -164,10 +169,18 @@ fn corpus(o: &Options) -> Result<Vec<PathBuf>> {
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
-    ensure!(files.len() == o.files, "{} holds {} files", dir.display(), files.len());
+    ensure!(
+        files.len() == o.files,
+        "{} holds {} files",
+        dir.display(),
+        files.len()
+    );
     Ok(files)
 }
 
@@ -176,7 +189,15 @@ fn small_images(medinsight: &Path, n: usize, seed: u64) -> Result<(PathBuf, Vec<
     let dir = workspace_root().join(format!("target/e2e/generated/embed-small-n{n}-seed{seed}"));
     if !dir.join("images").exists() {
         let status = Command::new(medinsight)
-            .args(["generate", "--n", &n.to_string(), "--seed", &seed.to_string(), "--images", "--out"])
+            .args([
+                "generate",
+                "--n",
+                &n.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--images",
+                "--out",
+            ])
             .arg(&dir)
             .stdout(Stdio::null())
             .status()?;
@@ -196,7 +217,12 @@ fn small_images(medinsight: &Path, n: usize, seed: u64) -> Result<(PathBuf, Vec<
         }
     }
     files.sort();
-    ensure!(files.len() == n, "{} holds {} images, not {n}", images.display(), files.len());
+    ensure!(
+        files.len() == n,
+        "{} holds {} images, not {n}",
+        images.display(),
+        files.len()
+    );
     Ok((images, files))
 }
 
@@ -232,7 +258,11 @@ fn embed(medinsight: &Path, input: &Path, url: &str, extra: &[&str]) -> Result<E
     let text = String::from_utf8_lossy(&output.stdout);
     let number_after = |prefix: &str| -> Option<f64> {
         let at = text.find(prefix)? + prefix.len();
-        text[at..].split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
+        text[at..]
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()?
+            .parse()
+            .ok()
     };
     let parsed = (|| {
         Some(EmbedRun {
@@ -263,7 +293,11 @@ where
     let mut notes = Vec::new();
     for i in 0..=o.runs {
         let r = one().await;
-        let label = if i == 0 { "warm-up".to_string() } else { format!("run {i}") };
+        let label = if i == 0 {
+            "warm-up".to_string()
+        } else {
+            format!("run {i}")
+        };
         match &r {
             Ok((ms, note)) => eprintln!("  {what}, {label}: {ms:.0} ms {note}"),
             Err(e) => eprintln!("  {what}, {label}: failed: {e:#}"),
@@ -285,7 +319,10 @@ where
         .zip(notes)
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let note = order.get(order.len() / 2).map(|x| x.1.clone()).unwrap_or_default();
+    let note = order
+        .get(order.len() / 2)
+        .map(|x| x.1.clone())
+        .unwrap_or_default();
     (runs, note)
 }
 
@@ -403,7 +440,10 @@ async fn browser_prepare(o: &Options, medinsight: &Path, files: &[PathBuf]) -> R
         let (ms, cores, failed) = app_prepare(&url, files, o.timeout).await?;
         ensure!(failed == 0, "{failed} files failed in the app");
         let workers = (cores as usize).saturating_sub(1).clamp(1, 4);
-        Ok((ms, format!("(hardwareConcurrency {cores}: {workers} preparing worker(s))")))
+        Ok((
+            ms,
+            format!("(hardwareConcurrency {cores}: {workers} preparing worker(s))"),
+        ))
     })
     .await;
     Ok(Measured {
@@ -482,12 +522,17 @@ async fn sending(o: &Options, medinsight: &Path, k: usize) -> Result<Vec<Measure
     let what = format!("K = {k}: native embed ({n} 64×64 PNGs)");
     let (runs, note) = repeat(o, &what, async || {
         let r = embed(medinsight, &images, &url, &[])?;
-        ensure!(r.embedded == n && r.failed == 0, "{} of {n} embedded, {} failed", r.embedded, r.failed);
+        ensure!(
+            r.embedded == n && r.failed == 0,
+            "{} of {n} embedded, {} failed",
+            r.embedded,
+            r.failed
+        );
         Ok((
             r.wall_ms,
             format!(
-                "({} throttled, {} retries; prepared at {:.0} files/s)",
-                r.throttled, r.retries, r.prepared_per_s
+                "({} throttled, {} retries; embed CPU {:.1} s)",
+                r.throttled, r.retries, r.cpu_s
             ),
         ))
     })
@@ -521,7 +566,10 @@ pub async fn run(o: &Options, mut out: impl std::io::Write) -> Result<()> {
     let _ = built();
     eprintln!("the corpus of {} files…", o.files);
     let files = corpus(o)?;
-    let corpus_dir = files[0].parent().context("the corpus folder")?.to_path_buf();
+    let corpus_dir = files[0]
+        .parent()
+        .context("the corpus folder")?
+        .to_path_buf();
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -549,7 +597,10 @@ pub async fn run(o: &Options, mut out: impl std::io::Write) -> Result<()> {
         o.runs,
         cores()
     )?;
-    writeln!(s, "| measurement | runs (ms) | median | rate | ratio | notes (median run) |")?;
+    writeln!(
+        s,
+        "| measurement | runs (ms) | median | rate | ratio | notes (median run) |"
+    )?;
     writeln!(s, "|---|---|---|---|---|---|")?;
     let row = |s: &mut String, m: &Measured, ratio: String| -> std::fmt::Result {
         let runs = m
@@ -559,14 +610,28 @@ pub async fn run(o: &Options, mut out: impl std::io::Write) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" / ");
         let median = m.median_ms().map_or("—".into(), |ms| format!("{ms:.0} ms"));
-        let rate = m.rate().map_or("—".into(), |r| format!("{r:.1} {}", m.unit));
+        let rate = m
+            .rate()
+            .map_or("—".into(), |r| format!("{r:.1} {}", m.unit));
         let failures: Vec<&String> = m.runs.iter().filter_map(|r| r.as_ref().err()).collect();
         let note = if failures.is_empty() {
             m.note.clone()
         } else {
-            format!("{} {}", m.note, failures.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("; "))
+            format!(
+                "{} {}",
+                m.note,
+                failures
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         };
-        writeln!(s, "| {} | {runs} | {median} | {rate} | {ratio} | {note} |", m.what)
+        writeln!(
+            s,
+            "| {} | {runs} | {median} | {rate} | {ratio} | {note} |",
+            m.what
+        )
     };
     let ratio = |a: Option<f64>, b: Option<f64>, label: &str| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2} {label}", a / b),
