@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 
+use fantoccini::wd::TimeoutConfiguration;
+
 use crate::app::open;
 use crate::{built, release_medinsight, workspace_root, Browser, Spawned};
 
@@ -308,7 +310,8 @@ where
                     runs.push(Ok(ms));
                     notes.push(note);
                 }
-                Err(e) => runs.push(Err(format!("{e:#}"))),
+                // One line, for the table.
+                Err(e) => runs.push(Err(format!("{e:#}").replace('\n', " "))),
             }
         }
     }
@@ -403,12 +406,22 @@ fn until_prepared_js(n: usize, timeout: Duration) -> String {
     )
 }
 
+/// Opens the app, with WebDriver's script timeout (30 s by default) raised above the
+/// runs' own, so that a long wait inside the page ends by our deadline, not by its.
+async fn open_for(b: &Browser, url: &str, timeout: Duration) -> Result<()> {
+    let limit = timeout + Duration::from_secs(30);
+    b.client
+        .update_timeouts(TimeoutConfiguration::new(Some(limit), Some(limit), None))
+        .await?;
+    open(b, url).await
+}
+
 /// Opens the app in a fresh Chromium and chooses `files`; returns the time from the
 /// input's `change` to every card prepared, the page's worker count and the failures.
 async fn app_prepare(url: &str, files: &[PathBuf], timeout: Duration) -> Result<(f64, f64, i64)> {
     let b = Browser::start().await?;
     let outcome = async {
-        open(&b, url).await?;
+        open_for(&b, url, timeout).await?;
         // On the window, capturing: before the app's own handler sees the change.
         b.js::<Option<bool>>(
             "window.__eb = {}; window.addEventListener('change', () => { if (__eb.t0 === undefined) __eb.t0 = performance.now(); }, true); return null;",
@@ -459,7 +472,7 @@ async fn browser_prepare(o: &Options, medinsight: &Path, files: &[PathBuf]) -> R
 async fn app_send(url: &str, files: &[PathBuf], timeout: Duration) -> Result<(f64, String)> {
     let b = Browser::start().await?;
     let outcome = async {
-        open(&b, url).await?;
+        open_for(&b, url, timeout).await?;
         b.js::<Option<bool>>("window.__eb = {}; window.addEventListener('change', () => { __eb.t0 = performance.now(); }, true); return null;")
             .await?;
         b.choose_files(files).await?;
