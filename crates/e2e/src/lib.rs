@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod embed_bench;
 pub mod scale;
 
 use std::io::{BufRead, BufReader};
@@ -104,6 +105,26 @@ fn build() -> Result<Built> {
     })
 }
 
+/// Builds (once) the release `medinsight` for the benchmarks that time it, and returns
+/// its path. Release, because a debug build's preparation and serving would be timed
+/// instead of what users run; in the e2e target dir, beside the debug one.
+pub fn release_medinsight() -> Result<PathBuf> {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(path) = BUILT.get() {
+        return Ok(path.clone());
+    }
+    run_checked(
+        Command::new("cargo")
+            .args(["build", "--release", "--quiet", "-p", "medinsight"])
+            .current_dir(workspace_root())
+            .env("CARGO_TARGET_DIR", e2e_target_dir()),
+        "cargo build --release -p medinsight",
+    )?;
+    Ok(BUILT
+        .get_or_init(|| e2e_target_dir().join("release/medinsight"))
+        .clone())
+}
+
 /// A child process that is killed when this guard is dropped, panics included.
 pub struct Spawned {
     name: &'static str,
@@ -118,6 +139,11 @@ impl Spawned {
             format!("could not start {name}: is it installed? run scripts/bootstrap")
         })?;
         Ok(Self { name, child })
+    }
+
+    /// The process id (the benchmark reads its CPU time from `/proc`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stdout_line(&mut self, timeout: Duration) -> Result<String> {
