@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use medinsight_core::endpoint::wire::ResponseShape;
-use medinsight_core::pipeline::{Fit, FrameChoice, Windowing};
+use medinsight_core::pipeline::{Fit, FrameChoice, PrepareOptions, Windowing};
 
 use crate::emulate::faults::Fault;
 use crate::serve::ServerLimits;
@@ -122,15 +122,8 @@ pub struct EmbedArgs {
     /// Threads preparing images [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// As for `prepare`.
-    #[arg(long, default_value = "microsoft", value_parser = crate::prepare::parse_window)]
-    pub window: Windowing,
-    /// As for `prepare`.
-    #[arg(long, default_value = "first", value_parser = crate::prepare::parse_frame)]
-    pub frame: FrameChoice,
-    /// As for `prepare`.
-    #[arg(long, default_value = "stretch", value_parser = crate::prepare::parse_fit)]
-    pub fit: Fit,
+    #[command(flatten)]
+    pub preparation: PreparationFlags,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -187,6 +180,14 @@ pub struct PrepareArgs {
     /// Folder for the prepared PNGs (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub preparation: PreparationFlags,
+}
+
+/// How an image is prepared, the same flags for `prepare` and `embed` (the app's
+/// defaults).
+#[derive(Debug, Clone, Args)]
+pub struct PreparationFlags {
     /// microsoft (what Microsoft's client does: every DICOM and every image deeper than
     /// 8 bits clipped to its 1st–99th percentiles; 8-bit images as they are), file (the
     /// DICOM's stored window; 8-bit as is; else 1–99 percentiles), percentile:LOW,HIGH,
@@ -199,6 +200,18 @@ pub struct PrepareArgs {
     /// stretch (as the service does) or letterbox (keep aspect, pad black).
     #[arg(long, default_value = "stretch", value_parser = crate::prepare::parse_fit)]
     pub fit: Fit,
+}
+
+impl PreparationFlags {
+    /// The pipeline's options for these flags.
+    pub fn options(&self) -> PrepareOptions {
+        PrepareOptions {
+            window: self.window,
+            frame: self.frame,
+            fit: self.fit,
+            ..PrepareOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

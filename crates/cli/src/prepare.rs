@@ -10,8 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use medinsight_core::pipeline::{
-    check_file_size, prepare, FileTooLarge, Fit, FrameChoice, PrepareOptions, Prepared, Windowing,
-    MAX_FILE_BYTES,
+    check_file_size, prepare, FileTooLarge, Fit, FrameChoice, Prepared, Windowing, MAX_FILE_BYTES,
 };
 
 use crate::cli::PrepareArgs;
@@ -136,12 +135,7 @@ pub fn run(args: &PrepareArgs, mut lines: impl Write) -> Result<usize, PrepareCl
         path: args.out.clone(),
         source,
     })?;
-    let options = PrepareOptions {
-        window: args.window,
-        frame: args.frame,
-        fit: args.fit,
-        ..PrepareOptions::default()
-    };
+    let options = args.preparation.options();
     let mut failed = 0;
     for file in &args.files {
         let name = file

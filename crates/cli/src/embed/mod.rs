@@ -111,12 +111,7 @@ enum Outcome {
 pub async fn run(args: &EmbedArgs) -> Result<Summary, EmbedError> {
     let started = Instant::now();
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let options = PrepareOptions {
-        window: args.window,
-        frame: args.frame,
-        fit: args.fit,
-        ..PrepareOptions::default()
-    };
+    let options = args.preparation.options();
     let labels = match &args.labels {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|source| EmbedError::Labels {
