@@ -1,13 +1,16 @@
 //! RGB JPEG 2000 DICOMs that ship with pydicom, prepared to the end: decoding them used
 //! to free a never-allocated code block through the Rust allocator inside openjp2 0.6.1
-//! (undefined behaviour: an abort under debug assertions, a trap that killed the worker
-//! in wasm32), found by `scripts/fuzz decode`. The root Cargo.toml patches openjp2 with
+//! (undefined behaviour: an abort under the standard library's debug checks, a trap in
+//! wasm32's dlmalloc that the core's null-tolerant allocator had to absorb), found by
+//! `scripts/fuzz decode`. The root Cargo.toml patches openjp2 with
 //! the two missing null checks. This test binary's allocator counts what the Rust
 //! allocator must never be asked (freeing a null pointer, a zero-size block), which a
 //! native build otherwise lets pass silently, so it fails without the patch.
 //!
 //! The files come from the pydicom of the test Python (`MEDINSIGHT_PYTHON`, installed by
-//! scripts/bootstrap), so none is copied into this repository.
+//! scripts/bootstrap), so none is copied into this repository. Native only: it runs
+//! Python, and in wasm32 the core brings its own allocator.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;

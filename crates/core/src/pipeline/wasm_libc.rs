@@ -10,8 +10,9 @@
 //!
 //! openjp2 also hands null pointers to Rust's `dealloc` when it frees a tile whose
 //! code blocks were never decoded. Natively the system allocator shrugs; wasm's
-//! dlmalloc reads out of bounds and the tab's module traps. The global allocator for
-//! wasm32 is therefore the system one with null deallocations ignored.
+//! dlmalloc reads out of bounds and the tab's module traps. The workspace now patches
+//! openjp2 at the source (vendor/openjp2); the global allocator for wasm32 stays the
+//! system one with null deallocations ignored, in case another path does the same.
 
 use std::alloc::{alloc, alloc_zeroed, dealloc, realloc as grow, GlobalAlloc, Layout, System};
 use std::ffi::c_void;
