@@ -1220,7 +1220,7 @@ pub async fn send(
 /// The innermost cause of a transport error ("connection refused", "dns error: …"),
 /// which is what a user can act on. reqwest's own message names the full URL, query
 /// included, so it is never shown.
-fn cause(e: &reqwest::Error) -> String {
+pub(crate) fn cause(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let Some(mut deepest) = e.source() else {
         // No cause at all: the kind is all that can be said without the URL.

@@ -159,11 +159,13 @@ pub async fn send(
                         failure_message(model_error.as_deref(), &text),
                         retry_after,
                     ),
-                    Err(e) => (0, medinsight_core::error_chain(&e), None),
+                    Err(e) => (0, crate::check::cause(&e), None),
                 }
             }
-            Err(e) if e.is_timeout() => (408, medinsight_core::error_chain(&e), None),
-            Err(e) => (0, medinsight_core::error_chain(&e), None),
+            // `cause`, not reqwest's own text: that names the whole URL, query included,
+            // and would carry a token in it into failed.tsv and the summary.
+            Err(e) if e.is_timeout() => (408, crate::check::cause(&e), None),
+            Err(e) => (0, crate::check::cause(&e), None),
         };
         // Belt and braces: nothing the endpoint echoes can put the key into a report.
         let message = match &endpoint.key {

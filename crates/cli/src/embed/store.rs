@@ -113,6 +113,23 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 }
 
 /// Writes `bytes` to `path` whole or not at all: a temporary file, then a rename.
+/// The journal started over with `rows`, open for appending. Written whole and renamed
+/// into place, so a kill at any moment leaves either the old journal or the new one,
+/// never an empty one in between (the answered rows not yet in a part live only there).
+fn fresh_journal(path: &Path, rows: &[Row]) -> Result<BufWriter<File>, StoreError> {
+    let mut text = String::new();
+    for row in rows {
+        text.push_str(&serde_json::to_string(row).expect("a row always serialises"));
+        text.push('\n');
+    }
+    write_atomically(path, text.as_bytes())?;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(write_err(path))?;
+    Ok(BufWriter::new(file))
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(write_err(&tmp))?;
@@ -210,12 +227,10 @@ impl Store {
             dir: dir.to_path_buf(),
             manifest,
             pending: Vec::new(),
-            journal: BufWriter::new(File::create(&journal_path).map_err(write_err(&journal_path))?),
+            journal: fresh_journal(&journal_path, &pending)?,
             part_rows: part_rows.max(1),
             done,
         };
-        // The journal was started over: what it held is written back first.
-        store.append_journal(&pending)?;
         store.pending = pending;
         store.manifest.complete = false;
         store.roll(false)?;
@@ -275,11 +290,7 @@ impl Store {
         }
         if wrote {
             // What is left (less than a part) goes back into a fresh journal.
-            let path = self.dir.join(JOURNAL);
-            self.journal = BufWriter::new(File::create(&path).map_err(write_err(&path))?);
-            let left = std::mem::take(&mut self.pending);
-            self.append_journal(&left)?;
-            self.pending = left;
+            self.journal = fresh_journal(&self.dir.join(JOURNAL), &self.pending)?;
         }
         Ok(())
     }

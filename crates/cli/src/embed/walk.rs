@@ -31,7 +31,10 @@ impl Found {
     }
 }
 
+/// The path as a part's TSV keeps it (tabs and line breaks made spaces), so a file
+/// read back from a finished part is known again on `--resume`, whatever its name.
 pub fn identity(path: &str, size: u64, mtime_ns: u64) -> String {
+    let path = medinsight_core::formats::projector::tsv_field(path);
     format!("{path}\t{size}\t{mtime_ns}")
 }
 
@@ -114,6 +117,14 @@ pub fn walk(inputs: &[PathBuf]) -> Result<Vec<Found>, WalkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_a_tab_or_line_break_is_known_again_from_its_part() {
+        for name in ["scan\t2.png", "scan\n2.png", "scan\r\n2.png"] {
+            let kept = medinsight_core::formats::projector::tsv_field(name);
+            assert_eq!(identity(name, 10, 20), identity(&kept, 10, 20), "{name:?}");
+        }
+    }
 
     #[test]
     fn paths_start_with_the_folder_and_labels_are_the_parent_folder() {
