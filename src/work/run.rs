@@ -30,7 +30,7 @@ use medinsight_core::endpoint::wire::{
 };
 
 use crate::persist::pixels::Pixels;
-use crate::platform::fetch::{post, SendError};
+use crate::platform::fetch::{offline, post, SendError};
 use crate::state::{Embedded, ImageItem, LabelItem, Progress, Session, Stage};
 
 /// How often the producer looks for newly prepared images, in milliseconds.
@@ -558,7 +558,10 @@ async fn send(
             return BatchOutcome::Cancelled;
         }
         attempt += 1;
-        session.progress.update(|p| p.requests += 1);
+        // `post` sends nothing when the browser knows it is offline: not a request.
+        if !offline() {
+            session.progress.update(|p| p.requests += 1);
+        }
         let sent = post(
             &settings.endpoint_path,
             &settings.deployment,
@@ -589,10 +592,6 @@ async fn send(
             Err(e @ SendError::Timeout(_)) => (408, e.to_string(), None),
             Err(e @ SendError::Network(_)) => (0, e.to_string(), None),
             Err(SendError::Offline) => {
-                // Counted above before it was known; it was never sent.
-                session
-                    .progress
-                    .update(|p| p.requests = p.requests.saturating_sub(1));
                 gate.leave(session, Outcome::Failed);
                 return BatchOutcome::Failed(Failure::Offline);
             }

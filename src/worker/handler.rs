@@ -307,7 +307,9 @@ fn read_file(attachment: &JsValue, name: &str, limit: u64) -> Result<Vec<u8>, Wo
         .dyn_ref::<web_sys::Blob>()
         .ok_or_else(|| WorkerError::Read("no file came with the job".into()))?;
     pipeline::check_file_size(name, blob.size() as u64, limit)?;
-    crate::platform::files::read_in_worker(blob).map_err(|e| WorkerError::Read(e.to_string()))
+    // The browser's own words only: `WorkerError::Read` says what they are about.
+    crate::platform::files::read_in_worker(blob)
+        .map_err(|crate::platform::files::ReadError::Browser(why)| WorkerError::Read(why))
 }
 
 thread_local! {

@@ -414,10 +414,16 @@ impl WorkerPool {
             Either::Right(_) => {
                 let mut inner = self.inner.borrow_mut();
                 if inner.pending.remove(&id).is_some() {
+                    // A worker runs its messages in order: the job it is on is the first
+                    // one unanswered. Only then may it be spinning on this job; a job
+                    // still queued behind another times out without killing the healthy
+                    // job in front of it (its late answer, if any, is dropped).
+                    let running = inner.slots[slot].sent.first().map(|m| m.job) == Some(id);
                     forget_job(&mut inner.slots[slot], id);
-                    // The worker may be spinning on this job: it is terminated, and the
-                    // jobs behind it go to a fresh one.
-                    replace(&self.inner, &mut inner, slot);
+                    if running {
+                        // Terminated, and the jobs behind it go to a fresh worker.
+                        replace(&self.inner, &mut inner, slot);
+                    }
                 }
                 return Err(WorkerError::TimedOut {
                     job: asked,
