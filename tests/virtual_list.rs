@@ -3,6 +3,9 @@
 //! replaces which rows exist, and the root says how many rows the list holds.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::frames;
 use leptos::prelude::*;
 use medinsight_web::ui::widgets::virtual_list::{Rows, VirtualList};
 use wasm_bindgen::JsCast;
@@ -18,20 +21,6 @@ fn host() -> web_sys::HtmlElement {
     let host: web_sys::HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
     document.body().unwrap().append_child(&host).unwrap();
     host
-}
-
-/// Waits for the next two animation frames: the scroll event has been handled and the
-/// list redrawn.
-async fn frames() {
-    for _ in 0..2 {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            web_sys::window()
-                .unwrap()
-                .request_animation_frame(&resolve)
-                .unwrap();
-        });
-        wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-    }
 }
 
 /// The element children of `el`, in document order.
@@ -89,7 +78,8 @@ async fn ten_thousand_rows_draw_a_screenful_and_scrolling_replaces_them() {
                 children=|i| view! { <li class="number" data-i=i>{format!("row {i}")}</li> } />
         }
     });
-    frames().await;
+    // Two frames: the scroll event handled and the list redrawn.
+    frames(2).await;
     let list = root(&host);
     assert_eq!(list.get_attribute("data-rows").as_deref(), Some("10000"));
     // 200 px of 20 px rows: 10 shown, one more for a partial row, 4 of overscan below.
@@ -99,7 +89,7 @@ async fn ten_thousand_rows_draw_a_screenful_and_scrolling_replaces_them() {
     assert_eq!(list.scroll_height(), (N as f64 * ROW) as i32);
 
     list.set_scroll_top(100_000);
-    frames().await;
+    frames(2).await;
     let middle = drawn(&host);
     assert!(
         middle.len() <= 20,
@@ -127,7 +117,7 @@ async fn ten_thousand_rows_draw_a_screenful_and_scrolling_replaces_them() {
     );
 
     list.set_scroll_top(i32::MAX);
-    frames().await;
+    frames(2).await;
     let end = drawn(&host);
     assert_eq!(
         end.last(),
@@ -138,7 +128,7 @@ async fn ten_thousand_rows_draw_a_screenful_and_scrolling_replaces_them() {
 
     // Fewer rows: the count follows, and the list never draws a row that is gone.
     rows.set(3);
-    frames().await;
+    frames(2).await;
     assert_eq!(list.get_attribute("data-rows").as_deref(), Some("3"));
     assert!(drawn(&host).iter().all(|&i| i < 3));
 }
@@ -152,7 +142,7 @@ async fn table_rows_are_drawn_in_a_table_body() {
                 children=|i| view! { <tr class="record" data-i=i><td>{i}</td></tr> } />
         }
     });
-    frames().await;
+    frames(2).await;
     let rows = drawn(&host);
     assert_eq!(rows, (0..10).collect::<Vec<_>>());
     let first = host.query_selector("tbody > tr.record").unwrap();
