@@ -121,49 +121,47 @@ pub async fn send(
         counters
             .bytes_sent
             .fetch_add(body.len() as u64, Ordering::Relaxed);
-        let mut post = endpoint
-            .client
-            .post(endpoint.url.clone())
-            .header("content-type", "application/json")
-            .body(body.clone());
-        if let Some(key) = &endpoint.key {
-            post = post.bearer_auth(key);
-        }
-        if let Some(d) = &endpoint.deployment {
-            post = post.header("azureml-model-deployment", d);
-        }
-        let (status, message, retry_after) = match post.send().await {
-            Ok(res) => {
-                let status = res.status().as_u16();
+        // The one POST `check` makes too: key, deployment, the whole answer read.
+        let sent = crate::check::send(
+            &endpoint.client,
+            &endpoint.url,
+            endpoint.key.as_deref(),
+            endpoint.deployment.as_deref(),
+            body.clone(),
+        )
+        .await;
+        let (status, message, retry_after) = match sent {
+            Ok(answer) => {
                 let header = |name: &str| {
-                    res.headers()
+                    answer
+                        .headers
                         .get(name)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string)
                 };
-                let retry_after = header("retry-after");
-                let model_error = header("ms-azureml-model-error-reason");
-                match res.text().await {
-                    Ok(text) if status == 200 => {
-                        match parse_response(&text, request, ParseOptions::default()) {
-                            Ok(response) => {
-                                gate.leave(Outcome::Answered);
-                                return Ok(response);
-                            }
-                            // A garbled answer is a passing fault of the service: retried.
-                            Err(e) => (500, format!("an unusable answer: {e}"), None),
+                if answer.status == 200 {
+                    match parse_response(&answer.body, request, ParseOptions::default()) {
+                        Ok(response) => {
+                            gate.leave(Outcome::Answered);
+                            return Ok(response);
                         }
+                        // A garbled answer is a passing fault of the service: retried.
+                        Err(e) => (500, format!("an unusable answer: {e}"), None),
                     }
-                    Ok(text) => (
-                        status,
-                        failure_message(model_error.as_deref(), &text),
-                        retry_after,
-                    ),
-                    Err(e) => (0, crate::check::cause(&e), None),
+                } else {
+                    (
+                        answer.status,
+                        failure_message(
+                            header("ms-azureml-model-error-reason").as_deref(),
+                            &answer.body,
+                        ),
+                        header("retry-after"),
+                    )
                 }
             }
             // `cause`, not reqwest's own text: that names the whole URL, query included,
-            // and would carry a token in it into failed.tsv and the summary.
+            // and would carry a token in it into failed.tsv and the summary. A body cut
+            // short by the timeout is a timeout too.
             Err(e) if e.is_timeout() => (408, crate::check::cause(&e), None),
             Err(e) => (0, crate::check::cause(&e), None),
         };
